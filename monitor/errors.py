@@ -1,0 +1,33 @@
+"""Exceptions that carry the decision the caller needs."""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of the errors a user can cause and fix; the CLI prints them as one line."""
+
+
+class ConfigError(MonitorError):
+    """The settings file or environment is invalid."""
+
+
+class RuleError(MonitorError):
+    """One or more rule files are invalid; ``errors`` holds every ``file:line: key: message``."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class SourceError(MonitorError):
+    """An article source cannot be opened."""
+
+
+class DeliveryError(Exception):
+    """A notifier could not deliver; ``permanent`` says whether retrying can help."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after

@@ -1,0 +1,131 @@
+"""Typed, frozen data that crosses the pipeline's stages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+AlertKind = Literal["threshold", "spike", "new_actor", "shift", "silence", "any", "resolved"]
+Severity = Literal["info", "warning", "high", "critical"]
+
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article as the article contract of DESIGN.md defines it."""
+
+    id: str
+    title: str
+    published_at: datetime  # timezone-aware, UTC
+    body: str | None = None
+    url: str | None = None
+    source: str | None = None
+    language: str | None = None
+    story_id: str | None = None
+    extra: Mapping[str, object] = field(default=_EMPTY, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n\n{self.body}" if self.body else self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Annotated:
+    """An article with what annotation found in it.
+
+    ``actors`` maps actor ids to display names: ids from the rules' alias table for linked
+    actors, and ``person:``/``org:``/``place:`` ids for named entities spaCy found that no
+    alias covers (name variants already folded into one id).
+    ``keywords`` holds the rule keywords (as written in the rules, lower case) present.
+    ``terms`` are the salient lemmas and noun phrases, for framing shifts.
+    """
+
+    article: Article
+    actors: Mapping[str, str]
+    keywords: frozenset[str]
+    terms: tuple[str, ...] = ()
+    nlp: bool = False  # True when the statistical model ran on it
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that an annotated article satisfies."""
+
+    rule_id: str
+    item: Annotated
+
+
+class ArticleRef(BaseModel):
+    """What an alert shows of one supporting article."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    published_at: datetime
+    source: str | None = None
+    url: str | None = None
+
+
+class TermChange(BaseModel):
+    """A term or actor that rose or faded, with the articles that carry it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str
+    score: float
+    articles: tuple[str, ...] = ()
+
+
+class Changes(BaseModel):
+    """What moved in a story, for shift and new-actor alerts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rising: tuple[TermChange, ...] = ()
+    fading: tuple[TermChange, ...] = ()
+    new_actors: tuple[TermChange, ...] = ()
+    divergence: float | None = None
+
+
+class Alert(BaseModel):
+    """A signal worth telling a desk about, explained, with a key stable across replays."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    rule: str
+    kind: AlertKind
+    at: datetime
+    story: str
+    severity: Severity
+    summary: str
+    reason: str
+    description: str = ""
+    channel: str | None = None
+    actors: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    count: int | None = None
+    threshold: int | None = None
+    window_s: float | None = None
+    articles: tuple[ArticleRef, ...] = ()
+    changes: Changes | None = None
+
+    def public(self) -> dict[str, object]:
+        """The backtest JSON object of DESIGN.md (plus the explanation fields)."""
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "story": self.story,
+            "articles": [a.id for a in self.articles],
+            "summary": self.summary,
+            "reason": self.reason,
+            "severity": self.severity,
+        }

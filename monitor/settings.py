@@ -1,0 +1,165 @@
+"""Settings: a YAML file (``--config``) overlaid by ``STORY_MONITOR_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG = "monitor.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "localhost:9092"
+    topic: str = "articles"
+    group_id: str = "story-monitor"
+    dlq_topic: str | None = None  # default: "<topic>.dlq"
+    client_id: str = "story-monitor"
+    max_poll_records: int = Field(default=256, ge=1)
+    max_poll_interval_ms: int = Field(default=900_000, ge=10_000)
+    session_timeout_ms: int = Field(default=45_000, ge=6_000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=500)
+    max_message_bytes: int = Field(default=1_048_576, ge=1_024)
+    drain_timeout_s: float = Field(default=30.0, gt=0)
+    reconnect_backoff_max_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.dlq_topic or f"{self.topic}.dlq"
+
+
+class RulesSettings(_Section):
+    path: Path = Path("rules/")
+    reload_interval_s: float = Field(default=5.0, gt=0)
+
+
+class StateSettings(_Section):
+    dir: Path = Path(".story-monitor/")
+    maintenance_interval_s: float = Field(default=600.0, gt=0)
+
+
+class NlpSettings(_Section):
+    model: str = "en_core_web_sm"
+    batch_size: int = Field(default=64, ge=1)
+    prefilter: bool = True
+    max_chars: int = Field(default=20_000, ge=100)
+
+
+class DetectSettings(_Section):
+    grace_s: float = Field(default=600.0, ge=0)
+    tick_interval_s: float = Field(default=30.0, gt=0)
+
+
+class SlackSettings(_Section):
+    token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    base_url: str = "https://slack.com/api/"
+    default_channel: str | None = None
+    admin_channel: str | None = None
+    digest_channel: str | None = None
+    digest_at: str = "09:00"
+    rate_per_s: float = Field(default=1.0, gt=0)
+    burst: int = Field(default=3, ge=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+    retry_max_s: float = Field(default=300.0, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.webhook_url is not None
+
+
+class HttpSettings(_Section):
+    host: str = "0.0.0.0"  # noqa: S104 - a service endpoint for probes and scrapes
+    port: int = Field(default=9308, ge=0, le=65535)
+
+
+class LogSettings(_Section):
+    level: str = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(BaseSettings):
+    """Everything the daemon reads at start; frozen once loaded."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix="STORY_MONITOR_",
+        env_nested_delimiter="__",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    rules: RulesSettings = RulesSettings()
+    state: StateSettings = StateSettings()
+    nlp: NlpSettings = NlpSettings()
+    detect: DetectSettings = DetectSettings()
+    slack: SlackSettings = SlackSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # environment first, then the YAML file handed in as init values
+        return (env_settings, init_settings)
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    config: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Read settings from the YAML file (explicit, or ``monitor.yaml`` when present) and env."""
+    data: dict[str, Any] = {}
+    path = Path(config) if config else Path(DEFAULT_CONFIG)
+    if config and not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path.is_file():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{line}: invalid YAML") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
+        data = loaded
+    slack_env = {
+        "token": os.environ.get("SLACK_BOT_TOKEN"),
+        "webhook_url": os.environ.get("SLACK_WEBHOOK_URL"),
+    }
+    slack_env = {k: v for k, v in slack_env.items() if v}
+    if slack_env:
+        data = _merge({"slack": slack_env}, data)
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
