@@ -1,0 +1,158 @@
+"""Load rule files into a RuleSet, reporting every error of every file at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import yaml
+
+from monitor.errors import RuleError
+from monitor.rules.fields import RuleReader, did_you_mean, read_str_list
+from monitor.rules.schema import ActorDef, Rule, RuleSet
+from monitor.rules.yamlnodes import Problems, compose, is_null, pairs, plain
+
+TOP_KEYS = ("actors", "rules")
+ACTOR_KEYS = ("name", "aliases")
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The YAML files named, directories expanded (sorted, recursive)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        else:
+            found.append(path)
+    return found
+
+
+def check_paths(paths: Sequence[str | Path]) -> list[str]:
+    """Every error of the files, as ``file:line: key: message``; empty when all are valid."""
+    try:
+        load_rules(paths)
+    except RuleError as exc:
+        return exc.errors
+    return []
+
+
+def load_rules(paths: Sequence[str | Path]) -> RuleSet:
+    """Read, validate and link the rule files; raise RuleError with all problems."""
+    problems = Problems()
+    files = rule_files(paths)
+    if not files:
+        raise RuleError([f"{', '.join(map(str, paths))}: no rule files (*.yaml, *.yml) found"])
+    actors: dict[str, ActorDef] = {}
+    where: dict[str, tuple[str, yaml.Node]] = {}
+    readers: list[RuleReader] = []
+    for path in files:
+        if not path.is_file():
+            problems.add(str(path), None, "", "no such file")
+            continue
+        root = compose(path, problems)
+        if root is None or is_null(root):
+            continue
+        _read_file(str(path), root, (actors, where), readers, problems)
+    _check_aliases(actors, where, problems)
+    rules = _finish(readers, actors, problems)
+    if problems:
+        raise RuleError(problems.lines())
+    return RuleSet(actors=dict(actors), rules=tuple(rules), files=tuple(map(str, files)))
+
+
+def _read_file(
+    file: str,
+    root: yaml.Node,
+    table: tuple[dict[str, ActorDef], dict[str, tuple[str, yaml.Node]]],
+    readers: list[RuleReader],
+    problems: Problems,
+) -> None:
+    if not isinstance(root, yaml.MappingNode):
+        problems.add(file, root, "", "expected a mapping with 'actors' and/or 'rules'")
+        return
+    for key, knode, vnode in pairs(root):
+        if key == "actors":
+            _read_actors(file, vnode, table, problems)
+        elif key == "rules":
+            if not isinstance(vnode, yaml.SequenceNode):
+                problems.add(file, vnode, "rules", "expected a list of rules")
+                continue
+            readers.extend(RuleReader(file, item, problems) for item in vnode.value)
+        else:
+            problems.add(file, knode, key, "unknown key" + did_you_mean(key, TOP_KEYS))
+
+
+def _read_actors(
+    file: str,
+    node: yaml.Node,
+    table: tuple[dict[str, ActorDef], dict[str, tuple[str, yaml.Node]]],
+    problems: Problems,
+) -> None:
+    actors, lines = table
+    if is_null(node):
+        return
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(file, node, "actors", "expected a mapping of actor ids")
+        return
+    for actor_id, knode, vnode in pairs(node):
+        where = f"actors.{actor_id}"
+        if actor_id in actors:
+            problems.add(file, knode, where, "duplicate actor id")
+            continue
+        if not isinstance(vnode, yaml.MappingNode):
+            problems.add(file, vnode, where, "expected a mapping with 'name' and 'aliases'")
+            continue
+        name, aliases = actor_id, ()
+        for key, k2, v2 in pairs(vnode):
+            if key == "name":
+                value = plain(v2)
+                if not isinstance(value, str) or not value.strip():
+                    problems.add(file, v2, f"{where}.name", "expected a non-empty string")
+                else:
+                    name = value.strip()
+            elif key == "aliases":
+                aliases = read_str_list(file, v2, f"{where}.aliases", problems, lower=False)
+            else:
+                problems.add(
+                    file, k2, f"{where}.{key}", "unknown key" + did_you_mean(key, ACTOR_KEYS)
+                )
+        if not aliases:
+            aliases = (name,)
+        actors[actor_id] = ActorDef(id=actor_id, name=name, aliases=tuple(aliases))
+        lines[actor_id] = (file, knode)
+
+
+def _check_aliases(
+    actors: dict[str, ActorDef], lines: dict[str, tuple[str, yaml.Node]], problems: Problems
+) -> None:
+    owner: dict[str, str] = {}
+    for actor in actors.values():
+        for alias in actor.aliases:
+            other = owner.setdefault(alias, actor.id)
+            if other != actor.id:
+                file, node = lines[actor.id]
+                problems.add(
+                    file, node, f"actors.{actor.id}.aliases",
+                    f"alias {alias!r} is also an alias of {other!r}",
+                )
+
+
+def _finish(
+    readers: list[RuleReader], actors: dict[str, ActorDef], problems: Problems
+) -> list[Rule]:
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for reader in readers:
+        rule = reader.read(actors)
+        if reader.rule_id is not None and reader.rule_id in seen:
+            problems.add(
+                reader.file, reader.id_node, "id",
+                f"duplicate rule id {reader.rule_id!r} (first defined at {seen[reader.rule_id]})",
+            )
+            continue
+        if reader.rule_id is not None:
+            seen[reader.rule_id] = f"{reader.file}:{reader.id_node.start_mark.line + 1}"
+        if rule is not None:
+            rules.append(rule)
+    return rules
