@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 AlertKind = Literal["threshold", "spike", "new_actor", "shift", "silence", "any", "resolved"]
 Severity = Literal["info", "warning", "high", "critical"]
-
-_EMPTY: Mapping[str, object] = MappingProxyType({})
-
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -28,7 +24,7 @@ class Article:
     source: str | None = None
     language: str | None = None
     story_id: str | None = None
-    extra: Mapping[str, object] = field(default=_EMPTY, compare=False, repr=False)
+    extra: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def text(self) -> str:

@@ -1,0 +1,94 @@
+"""Salient terms of an article for framing shifts: content lemmas and two-word phrases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from monitor.annotate.tokens import Token
+
+# Page furniture and reporting verbs that say nothing about framing.
+BOILERPLATE = frozenset(
+    [
+        "say",
+        "said",
+        "says",
+        "tell",
+        "told",
+        "report",
+        "reported",
+        "reports",
+        "according",
+        "also",
+        "would",
+        "could",
+        "year",
+        "years",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "time",
+        "people",
+        "news",
+        "reuters",
+        "ap",
+        "afp",
+        "photo",
+        "image",
+        "video",
+        "click",
+        "subscribe",
+        "newsletter",
+        "read",
+        "more",
+        "advertisement",
+        "copyright",
+        "share",
+        "comment",
+        "comments",
+        "caption",
+        "getty",
+        "mr",
+        "mrs",
+        "ms",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+MAX_TERMS = 200
+
+
+def _keep(word: str) -> bool:
+    return len(word) > 2 and word.isalpha() and word not in STOP_WORDS and word not in BOILERPLATE
+
+
+def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """``items`` are (lemma, POS) in text order; returns unique terms and adjacent pairs."""
+    out: dict[str, None] = {}
+    prev: str | None = None
+    for lemma, pos in items:
+        lemma = lemma.lower()
+        if pos in CONTENT_POS and _keep(lemma):
+            out.setdefault(lemma)
+            if prev is not None:
+                out.setdefault(f"{prev} {lemma}")
+            prev = lemma
+        elif pos not in ("PUNCT",) and lemma not in ("of", "-"):
+            prev = None
+        if len(out) >= MAX_TERMS:
+            break
+    return tuple(out)
+
+
+def terms_from_tokens(tokens: Iterable[Token]) -> tuple[str, ...]:
+    """The same without a model: folded words and adjacent pairs of them."""
+    return terms_from_lemmas((t.key, "NOUN") if _keep(t.text.lower()) else (t.key, "X") for t in tokens)

@@ -1,0 +1,102 @@
+"""Cheap tokenisation and inflection folding, shared by the prefilter and keyword matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+# Words with inner dots, hyphens or apostrophes stay one token ("U.S", "Ki-moon", "don't");
+# a trailing dot and a possessive 's are left out.
+_TOKEN = re.compile(r"\w+(?:[-.'’]\w+)*", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?:;\"“”\n]\s*$")
+_VOWELS = frozenset("aeiou")
+
+
+class Token(NamedTuple):
+    text: str  # surface form, possessive removed
+    key: str  # folded: lower case, no hyphens or apostrophes, inflection removed
+    start: int
+    sentence_start: bool
+
+
+def tokenize(text: str) -> list[Token]:
+    out: list[Token] = []
+    last_end = 0
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        if word.endswith(("'s", "’s")) and len(word) > 2:
+            word = word[:-2]
+        gap = text[last_end : m.start()]
+        initial = not out or bool(_SENTENCE_END.search(gap))
+        out.append(Token(word, fold(word), m.start(), initial))
+        last_end = m.end()
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lower case, accents and hyphens removed, inflection stripped: 'Strikes' -> 'strike'."""
+    low = word.lower().replace("-", "").replace("’", "'").replace("'", "")
+    if not low.isascii():
+        low = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode() or low
+    return stem(low)
+
+
+def stem(w: str) -> str:
+    """Porter's step 1 (plurals, -ed, -ing): inflection only, no derivation."""
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ied") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("eed"):
+        return w[:-1] if _measure(w[:-3]) > 0 else w
+    for suffix in ("ed", "ing"):
+        if w.endswith(suffix) and _has_vowel(w[: -len(suffix)]):
+            return _tidy(w[: -len(suffix)])
+    return w
+
+
+def _tidy(w: str) -> str:
+    if w.endswith(("at", "bl", "iz")):
+        return w + "e"
+    if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz" and w[-1] not in _VOWELS:
+        return w[:-1]
+    if _measure(w) == 1 and _cvc(w):
+        return w + "e"
+    return w
+
+
+def _is_consonant(w: str, i: int) -> bool:
+    c = w[i]
+    if c in _VOWELS:
+        return False
+    if c == "y":
+        return i == 0 or not _is_consonant(w, i - 1)
+    return True
+
+
+def _measure(w: str) -> int:
+    pattern = "".join("c" if _is_consonant(w, i) else "v" for i in range(len(w)))
+    return len(re.findall("v+c+", pattern))
+
+
+def _has_vowel(w: str) -> bool:
+    return any(not _is_consonant(w, i) for i in range(len(w)))
+
+
+def _cvc(w: str) -> bool:
+    return (
+        len(w) >= 3
+        and _is_consonant(w, -3 + len(w))
+        and not _is_consonant(w, len(w) - 2)
+        and _is_consonant(w, len(w) - 1)
+        and w[-1] not in "wxy"
+    )
