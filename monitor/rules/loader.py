@@ -103,7 +103,8 @@ def _read_actors(
         if not isinstance(vnode, yaml.MappingNode):
             problems.add(file, vnode, where, "expected a mapping with 'name' and 'aliases'")
             continue
-        name, aliases = actor_id, ()
+        name: str = actor_id
+        aliases: tuple[str, ...] = ()
         for key, k2, v2 in pairs(vnode):
             if key == "name":
                 value = plain(v2)

@@ -50,7 +50,7 @@ def pairs(node: yaml.MappingNode) -> list[tuple[str, yaml.Node, yaml.Node]]:
 
 def plain(node: yaml.Node) -> Any:
     """The Python value of a node (scalars typed by the YAML 1.1 resolver)."""
-    return yaml.SafeLoader(  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader(
         ""
     ).construct_object(node, deep=True)
 

@@ -1,0 +1,176 @@
+"""Wiring: the one place where settings, rules, stages, state and delivery are put together."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import tempfile
+import threading
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from monitor.annotate.annotator import Annotator
+from monitor.annotate.model import load_model
+from monitor.detect.engine import Engine
+from monitor.errors import MonitorError, RuleError
+from monitor.model import Alert
+from monitor.notify.base import Notifier
+from monitor.notify.console import CollectingNotifier, ConsoleNotifier
+from monitor.notify.outbox import Outbox
+from monitor.notify.sender import Pacing, Sender
+from monitor.obs.metrics import Metrics
+from monitor.pipeline import Pipeline
+from monitor.rules import load_rules
+from monitor.rules.schema import RuleSet
+from monitor.runner import LoopSettings, Runner
+from monitor.settings import Settings
+from monitor.sources.base import Source
+from monitor.sources.jsonl import JsonlSource
+from monitor.state.store import Store
+
+log = logging.getLogger("monitor.app")
+_MODELS: dict[str, Any] = {}
+
+
+def model_for(name: str) -> Any | None:
+    """Load each spaCy model once per process."""
+    if name not in _MODELS:
+        _MODELS[name] = load_model(name)
+    return _MODELS[name]
+
+
+def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: Any = "load") -> Pipeline:
+    model = model_for(settings.nlp.model) if nlp == "load" else nlp
+    annotator = Annotator(
+        ruleset, model, batch_size=settings.nlp.batch_size, prefilter=settings.nlp.prefilter,
+        max_chars=settings.nlp.max_chars,
+    )
+    engine = Engine(ruleset, grace_s=settings.detect.grace_s)
+    return Pipeline(ruleset, annotator, engine, metrics)
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    """Slack when a token or webhook is set, else the console."""
+    if settings.slack.configured:
+        from monitor.notify.slack import SlackNotifier
+
+        return SlackNotifier.from_settings(settings.slack)
+    return ConsoleNotifier()
+
+
+def loop_settings(settings: Settings) -> LoopSettings:
+    return LoopSettings(
+        max_records=settings.kafka.max_poll_records,
+        tick_interval_s=settings.detect.tick_interval_s,
+        max_bytes=settings.kafka.max_message_bytes,
+    )
+
+
+@dataclass
+class App:
+    """A daemon assembled from settings: start it, run it, stop it."""
+
+    settings: Settings
+    ruleset: RuleSet
+    source: Source
+    notifier: Notifier
+    metrics: Metrics = field(default_factory=Metrics)
+    nlp: Any = "load"
+    state_dir: Path | None = None
+    background_sender: bool = True
+
+    def __post_init__(self) -> None:
+        directory = self.state_dir or self.settings.state.dir
+        self.store = Store(directory)
+        self.outbox = Outbox(directory)
+        pacing = Pacing(rate=self.settings.slack.rate_per_s, burst=self.settings.slack.burst,
+                        retry_max_s=self.settings.slack.retry_max_s)
+        self.sender = Sender(self.outbox, self.notifier, pacing)
+        self.pipeline = build_pipeline(self.settings, self.ruleset, self.metrics, self.nlp)
+        def on_commit(queued: int) -> None:
+            if self.background_sender:
+                self.sender.notify()
+            else:
+                self.sender.drain()
+
+        self.runner = Runner(self.source, self.pipeline, self.store, self.metrics,
+                             loop_settings(self.settings), on_commit=on_commit)
+        self.services: list[Any] = []
+
+    def reload_rules(self) -> bool:
+        """Build and validate the whole new set, then swap; on any error keep the old set."""
+        try:
+            ruleset = load_rules([self.settings.rules.path])
+        except RuleError as exc:
+            self.metrics.rules_reload_failures.inc()
+            for line in exc.errors:
+                log.error("rules_reload_rejected", extra={"error": line})
+            return False
+        dropped = self.pipeline.use_rules(ruleset)
+        self.ruleset = ruleset
+        self.store.remember_rules({r.id: r.state_fingerprint for r in ruleset.enabled})
+        self.metrics.rules_reloads.inc()
+        log.info("rules_reloaded", extra={"rules": len(ruleset.enabled), "reset": sorted(dropped)})
+        return True
+
+    def run(self) -> int:
+        """Run until the source ends or a signal stops it; returns the exit code."""
+        self.runner.restore()
+        if self.background_sender:
+            self.sender.start()
+        for service in self.services:
+            service.start()
+        try:
+            self.runner.run()
+        finally:
+            for service in reversed(self.services):
+                with suppress(Exception):
+                    service.stop()
+        return 0
+
+    def finish(self, timeout_s: float | None = None) -> bool:
+        """Deliver what is waiting; True when the outbox is empty."""
+        if self.background_sender:
+            self.sender.stop()
+        return self.sender.drain(timeout_s)
+
+    def close(self) -> None:
+        self.source.close()
+        self.store.close()
+        self.outbox.close()
+
+    def install_signals(self) -> None:
+        def stop(signum: int, frame: FrameType | None) -> None:
+            log.info("shutdown_requested", extra={"signal": signal.Signals(signum).name})
+            self.runner.stop()
+
+        def reload(signum: int, frame: FrameType | None) -> None:
+            self.runner.call_soon(lambda: None if self.reload_rules() else None)
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            with suppress(AttributeError):
+                signal.signal(signal.SIGHUP, reload)
+
+
+def backtest(settings: Settings, ruleset: RuleSet, articles: Path, nlp: Any = "load") -> list[Alert]:
+    """The run pipeline over a file with the articles' own clock; alerts are returned, not sent."""
+    collector = CollectingNotifier()
+    with tempfile.TemporaryDirectory(prefix="story-monitor-backtest-") as directory:
+        try:
+            source = JsonlSource(articles)
+        except MonitorError:
+            raise
+        app = App(settings, ruleset, source, collector, nlp=nlp, state_dir=Path(directory),
+                  background_sender=False)
+        try:
+            app.run()
+            app.finish()
+        finally:
+            app.close()
+    order = {a.key: i for i, a in enumerate(collector.alerts)}
+    return sorted(collector.alerts, key=lambda a: (a.at, order[a.key]))

@@ -1,0 +1,1 @@
+"""Window state and detection: matches in, explained alerts out, in event time."""

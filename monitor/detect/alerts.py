@@ -1,0 +1,67 @@
+"""Turn a detector's signal into an explained Alert with a key that is stable across replays."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from monitor.detect.base import Signal
+from monitor.detect.state import Event
+from monitor.model import Alert, ArticleRef
+from monitor.rules.durations import format_duration
+from monitor.rules.schema import Rule, RuleSet
+
+MAX_ARTICLES = 50
+
+
+def alert_key(rule: str, story: str, kind: str, at: float) -> str:
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(f"{rule}\x00{story}\x00{kind}\x00{at:.3f}".encode()).hexdigest()[:12]
+    return f"{rule}:{kind}:{stamp}:{digest}"
+
+
+def build_alert(rule: Rule, ruleset: RuleSet, story: str, signal: Signal) -> Alert:
+    events = signal.events[-MAX_ARTICLES:]
+    actors = _actor_names(rule, ruleset, events)
+    keywords = tuple(sorted({k for e in events for k in e.keywords if k in rule.match.phrases}))
+    return Alert(
+        key=alert_key(rule.id, story, signal.kind, signal.at),
+        rule=rule.id,
+        kind=signal.kind,  # type: ignore[arg-type]
+        at=datetime.fromtimestamp(signal.at, UTC),
+        story=story,
+        severity=rule.severity,  # type: ignore[arg-type]
+        summary=_summary(signal, actors, keywords),
+        reason=f"{signal.reason}: {signal.explanation}",
+        description=rule.description,
+        channel=rule.channel,
+        actors=actors,
+        keywords=keywords,
+        count=signal.count,
+        threshold=signal.threshold,
+        window_s=signal.window_s,
+        articles=tuple(_ref(e) for e in events),
+        changes=signal.changes,
+    )
+
+
+def _actor_names(rule: Rule, ruleset: RuleSet, events: tuple[Event, ...]) -> tuple[str, ...]:
+    present = {a for e in events for a, _ in e.actors}
+    wanted = list(rule.match.actors) + [a for a in rule.match.any_actors if a in present]
+    return tuple(ruleset.actors[a].name for a in dict.fromkeys(wanted) if a in ruleset.actors)
+
+
+def _summary(signal: Signal, actors: tuple[str, ...], keywords: tuple[str, ...]) -> str:
+    about = ", ".join(actors) or "matching coverage"
+    if keywords:
+        about += " + " + ", ".join(keywords)
+    if signal.kind == "threshold" and signal.window_s:
+        return f"{signal.count} articles in {format_duration(signal.window_s)}: {about}"
+    return f"{signal.explanation}: {about}"
+
+
+def _ref(e: Event) -> ArticleRef:
+    return ArticleRef(
+        id=e.id, title=e.title, source=e.source, url=e.url,
+        published_at=datetime.fromtimestamp(e.at, UTC),
+    )

@@ -1,0 +1,162 @@
+"""The window-state and detect stages, wired in one place."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.detect.alerts import build_alert
+from monitor.detect.anyarticle import AnyDetector
+from monitor.detect.base import Detector, Signal
+from monitor.detect.state import Event, StoryState
+from monitor.detect.stories import StoryAssigner
+from monitor.detect.threshold import ThresholdDetector
+from monitor.model import Alert, Match
+from monitor.rules.schema import Rule, RuleSet
+
+StoryKey = tuple[str, str]  # (rule id, story)
+
+
+def default_detectors() -> dict[str, Detector]:
+    found: dict[str, Detector] = {"threshold": ThresholdDetector(), "any": AnyDetector()}
+    try:  # the story-dynamics detectors live in their own modules
+        from monitor.detect.dynamics import dynamic_detectors
+    except ImportError:
+        return found
+    found.update(dynamic_detectors())
+    return found
+
+
+@dataclass
+class Delta:
+    """What changed since the last commit: written in one transaction with the offsets."""
+
+    events: list[tuple[str, str, Event]] = field(default_factory=list)
+    states: dict[StoryKey, dict[str, Any]] = field(default_factory=dict)
+    dropped_rules: set[str] = field(default_factory=set)
+    stories: dict[str, Any] | None = None
+    watermark: float | None = None
+
+
+class Engine:
+    """Keeps each rule's stories, feeds them to the rule's detectors, and returns alerts."""
+
+    def __init__(
+        self, ruleset: RuleSet, *, grace_s: float = 600.0,
+        detectors: Mapping[str, Detector] | None = None, stories: StoryAssigner | None = None,
+    ) -> None:
+        self.detectors = dict(detectors or default_detectors())
+        self.stories = stories or StoryAssigner()
+        self.grace_s = grace_s
+        self.states: dict[StoryKey, StoryState] = {}
+        self.watermark = float("-inf")
+        self.counters: Counter[str] = Counter()
+        self._delta = Delta()
+        self._rules: dict[str, Rule] = {}
+        self.use_rules(ruleset)
+
+    def use_rules(self, ruleset: RuleSet) -> set[str]:
+        """Swap the rule set; a rule whose match or windows changed starts from empty state."""
+        old = self._rules
+        self.ruleset = ruleset
+        self._rules = {r.id: r for r in ruleset.enabled}
+        dropped = {
+            rid for rid, r in old.items()
+            if rid not in self._rules or self._rules[rid].state_fingerprint != r.state_fingerprint
+        }
+        for key in [k for k in self.states if k[0] in dropped]:
+            del self.states[key]
+        for rid in dropped:
+            self.stories.forget_rule(rid)
+        self._delta.dropped_rules |= dropped
+        return dropped
+
+    def process(self, matches: Iterable[Match]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for m in matches:
+            rule = self._rules.get(m.rule_id)
+            if rule is None:
+                continue
+            event = Event.of(m.item)
+            if event.at < self.watermark - self.grace_s:
+                self.counters["late"] += 1
+                continue
+            self.watermark = max(self.watermark, event.at)
+            story = self.stories.assign(rule, m.item)
+            state = self._state(rule.id, story)
+            if not state.add(event):
+                self.counters["duplicate"] += 1
+                continue
+            self._delta.events.append((rule.id, story, event))
+            now = state.latest or event.at
+            for kind in rule.detect:
+                detector = self.detectors.get(kind)
+                if detector is not None:
+                    alerts += self._alerts(rule, state, detector.observe(rule, state, event, now))
+        self._delta.watermark = self.watermark
+        return alerts
+
+    def tick(self, now: float) -> list[Alert]:
+        """Time passed without articles (wall clock in the daemon, event time in backtests)."""
+        alerts: list[Alert] = []
+        for (rule_id, _), state in list(self.states.items()):
+            rule = self._rules.get(rule_id)
+            if rule is None:
+                continue
+            for kind in rule.detect:
+                detector = self.detectors.get(kind)
+                if detector is not None:
+                    alerts += self._alerts(rule, state, detector.tick(rule, state, now))
+        return alerts
+
+    def evict(self, now: float) -> int:
+        """Forget events older than each rule's longest window; drop stories left empty and idle."""
+        gone = 0
+        for key, state in list(self.states.items()):
+            rule = self._rules.get(key[0])
+            span = rule.longest_window.total_seconds() if rule else 0.0
+            gone += state.evict(now - span - self.grace_s)
+            if not state.events:
+                del self.states[key]
+                self._delta.states[key] = {}
+        return gone
+
+    def _state(self, rule_id: str, story: str) -> StoryState:
+        key = (rule_id, story)
+        state = self.states.get(key)
+        if state is None:
+            state = self.states[key] = StoryState(rule_id, story)
+        return state
+
+    def _alerts(self, rule: Rule, state: StoryState, signals: list[Signal]) -> list[Alert]:
+        self._delta.states[(state.rule, state.story)] = state.detectors
+        return [build_alert(rule, self.ruleset, state.story, s) for s in signals]
+
+    def take_delta(self) -> Delta:
+        delta, self._delta = self._delta, Delta()
+        for rule_id, story, _ in delta.events:
+            state = self.states.get((rule_id, story))
+            if state is not None:
+                delta.states[(rule_id, story)] = state.detectors
+        delta.stories = self.stories.to_json()
+        delta.watermark = self.watermark
+        return delta
+
+    def restore(
+        self, events: Iterable[tuple[str, str, Event]], states: Mapping[StoryKey, dict[str, Any]],
+        stories: dict[str, Any] | None, watermark: float | None,
+    ) -> None:
+        """Rebuild from persisted state (only rules still present with the same fingerprint)."""
+        for rule_id, story, event in events:
+            if rule_id in self._rules:
+                self._state(rule_id, story).add(event)
+        for (rule_id, story), detectors in states.items():
+            if rule_id in self._rules and detectors:
+                self._state(rule_id, story).detectors = dict(detectors)
+        if stories:
+            self.stories.restore(stories)
+        if watermark is not None:
+            self.watermark = watermark
+        self._delta = Delta()

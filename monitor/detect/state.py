@@ -1,0 +1,92 @@
+"""Per rule and story: the articles in its windows and each detector's small state."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.model import Annotated
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One matching article as a story's windows remember it (times are epoch seconds)."""
+
+    at: float
+    id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    actors: tuple[tuple[str, str], ...] = ()  # (id, display name)
+    terms: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, item: Annotated) -> Event:
+        a = item.article
+        return cls(
+            at=a.published_at.timestamp(), id=a.id, title=a.title, source=a.source, url=a.url,
+            actors=tuple(sorted(item.actors.items())), terms=item.terms,
+            keywords=tuple(sorted(item.keywords)),
+        )
+
+    def to_json(self) -> list[Any]:
+        return [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
+                list(self.terms), list(self.keywords)]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Event:
+        at, id_, title, source, url, actors, terms, keywords = data
+        pairs = tuple((a, b) for a, b in actors)
+        return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords))
+
+
+@dataclass
+class StoryState:
+    """What one story of one rule needs to decide; events stay sorted by event time."""
+
+    rule: str
+    story: str
+    events: list[Event] = field(default_factory=list)
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+    times: list[float] = field(default_factory=list)  # event times, parallel to events
+
+    def add(self, event: Event) -> bool:
+        """Insert in event-time order; False when this article is already counted."""
+        if event.id in self.ids:
+            return False
+        self.ids.add(event.id)
+        where = bisect.bisect_right(self.times, event.at)
+        self.times.insert(where, event.at)
+        self.events.insert(where, event)
+        return True
+
+    def between(self, start: float, end: float) -> list[Event]:
+        """Events with start < at <= end."""
+        t = self.times
+        return self.events[bisect.bisect_right(t, start) : bisect.bisect_right(t, end)]
+
+    def count(self, start: float, end: float) -> int:
+        return bisect.bisect_right(self.times, end) - bisect.bisect_right(self.times, start)
+
+    @property
+    def latest(self) -> float | None:
+        return self.events[-1].at if self.events else None
+
+    def evict(self, before: float) -> int:
+        """Forget events at or before ``before``; returns how many went."""
+        cut = bisect.bisect_right(self.times, before)
+        for e in self.events[:cut]:
+            self.ids.discard(e.id)
+        del self.events[:cut]
+        del self.times[:cut]
+        return cut
+
+    def slot(self, kind: str) -> dict[str, Any]:
+        return self.detectors.setdefault(kind, {})
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)

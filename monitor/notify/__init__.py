@@ -1,0 +1,1 @@
+"""Delivery: the outbox, the sender that drains it, and the notifiers (console, Slack)."""

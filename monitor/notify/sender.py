@@ -1,0 +1,138 @@
+"""The sender: drains the outbox with pacing and retries; never drops an alert."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor.errors import DeliveryError
+from monitor.notify.base import Notifier
+from monitor.notify.outbox import Outbox
+
+log = logging.getLogger("monitor.sender")
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """A token bucket: ``rate`` messages a second on average, bursts of ``burst``."""
+
+    rate: float = 1.0
+    burst: int = 3
+    retry_base_s: float = 1.0
+    retry_max_s: float = 300.0
+
+
+class Sender:
+    """Delivers outbox alerts in order per channel; transient failures back off, permanent ones park."""
+
+    def __init__(
+        self, outbox: Outbox, notifier: Notifier, pacing: Pacing | None = None,
+        clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.outbox = outbox
+        self.notifier = notifier
+        self.pacing = pacing or Pacing()
+        self.clock = clock
+        self.wall = wall
+        self.results: Counter[str] = Counter()
+        self._tokens = float(self.pacing.burst)
+        self._last = clock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing: str | None = None
+
+    # --- one step, for tests and the console path -------------------------------------
+    def step(self) -> float | None:
+        """Send at most one alert. Returns seconds to wait before the next step, None when idle."""
+        now = self.wall()
+        item = self.outbox.next_ready(now)
+        if item is None:
+            due = self.outbox.next_due()
+            return None if due is None else max(0.05, due - now)
+        wait = self._take_token()
+        if wait > 0:
+            return wait
+        self.outbox.begin(item.seq)
+        try:
+            delivery = self.notifier.send(item.alert, maybe_sent=item.maybe_sent)
+        except DeliveryError as exc:
+            return self._failed(item.seq, item.attempts + 1, item.alert.key, exc)
+        self.outbox.sent(item.seq, delivery.ref)
+        self.results["ok"] += 1
+        if self._failing is not None:
+            log.info("slack_delivery_recovered", extra={"after": self._failing})
+            self._failing = None
+        return 0.0
+
+    def _failed(self, seq: int, attempts: int, key: str, exc: DeliveryError) -> float:
+        if exc.permanent:
+            self.outbox.park(seq, exc.reason)
+            self.results["parked"] += 1
+            log.error("alert_parked", extra={"key": key, "reason": exc.reason,
+                                              "hint": "fix the setting, then `story-monitor outbox retry`"})
+            return 0.0
+        backoff = min(self.pacing.retry_max_s, self.pacing.retry_base_s * 2 ** min(attempts - 1, 16))
+        delay = max(exc.retry_after or 0.0, backoff * (0.5 + random.random() / 2))
+        self.outbox.retry(seq, self.wall() + delay, exc.reason)
+        self.results["retry"] += 1
+        if self._failing != exc.reason:  # log once per state change, not per attempt
+            log.warning("slack_delivery_failing", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})
+            self._failing = exc.reason
+        return min(delay, 1.0)
+
+    def _take_token(self) -> float:
+        now = self.clock()
+        self._tokens = min(self.pacing.burst, self._tokens + (now - self._last) * self.pacing.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.pacing.rate
+
+    def drain(self, timeout_s: float | None = None) -> bool:
+        """Send until nothing is waiting (True) or the timeout passes (False)."""
+        deadline = None if timeout_s is None else self.clock() + timeout_s
+        while True:
+            wait = self.step()
+            if wait is None and self.outbox.waiting() == 0:
+                return True
+            if deadline is not None and self.clock() >= deadline:
+                return False
+            if wait:
+                remaining = None if deadline is None else deadline - self.clock()
+                time.sleep(max(0.0, min(wait, remaining if remaining is not None else wait)))
+
+    # --- background thread, for the daemon --------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="sender", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """New alerts were committed: wake up."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self.step()
+            except Exception:  # a bug or a locked database must not kill delivery for good
+                log.exception("sender_step_failed")
+                wait = 1.0
+            if wait is None:
+                self._wake.wait(1.0)
+                self._wake.clear()
+            elif wait > 0:
+                self._wake.wait(wait)
+                self._wake.clear()

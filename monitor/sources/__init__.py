@@ -1,0 +1,1 @@
+"""Where articles come from: a JSON Lines file, or a Kafka topic."""

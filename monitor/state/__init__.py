@@ -1,0 +1,1 @@
+"""Durable state in one SQLite file: offsets, windows, detector state, outbox, Slack threads."""

@@ -1,0 +1,144 @@
+"""The state store: everything a batch changed, committed in one transaction with its offsets."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor.detect.engine import Delta, StoryKey
+from monitor.detect.state import Event
+from monitor.model import Alert
+
+DB_NAME = "state.sqlite"
+Offsets = Mapping[tuple[str, int], int]  # (source, partition) -> next offset to read
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection in WAL mode, shared-nothing: open one per thread."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes; see README
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@dataclass(frozen=True)
+class Restored:
+    events: list[tuple[str, str, Event]]
+    states: dict[StoryKey, dict[str, Any]]
+    stories: dict[str, Any] | None
+    watermark: float | None
+
+
+class Store:
+    """Owns the SQLite file under ``state.dir``; the main loop is its only writer of windows."""
+
+    def __init__(self, directory: Path | str) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DB_NAME
+        self.conn = connect(self.path)
+        schema = resources.files("monitor.state").joinpath("schema.sql").read_text()
+        self.conn.executescript(schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def offsets(self, source: str) -> dict[int, int]:
+        rows = self.conn.execute("SELECT partition, next_offset FROM offsets WHERE source=?", (source,))
+        return {int(p): int(o) for p, o in rows}
+
+    def commit(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
+        """Write state, alerts and the offsets they reflect atomically; returns alerts queued."""
+        queued = 0
+        now = time.time()
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for rule in delta.dropped_rules:
+                c.execute("DELETE FROM events WHERE rule=?", (rule,))
+                c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
+            c.executemany(
+                "INSERT OR IGNORE INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)",
+                [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in delta.events],
+            )
+            for (rule, story), data in delta.states.items():
+                if data:
+                    c.execute(
+                        "INSERT OR REPLACE INTO detectors (rule, story, data) VALUES (?,?,?)",
+                        (rule, story, json.dumps(data)),
+                    )
+                else:
+                    c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
+                    c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
+            for alert in alerts:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO outbox (key, channel, rule, story, kind, at, payload, created)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (alert.key, alert.channel, alert.rule, alert.story, alert.kind,
+                     alert.at.timestamp(), alert.model_dump_json(), now),
+                )
+                queued += cur.rowcount
+            if delta.stories is not None:
+                self._meta(c, "stories", json.dumps(delta.stories))
+            if delta.watermark is not None and delta.watermark != float("-inf"):
+                self._meta(c, "watermark", repr(delta.watermark))
+            c.executemany(
+                "INSERT OR REPLACE INTO offsets (source, partition, next_offset) VALUES (?,?,?)",
+                [(s, p, o) for (s, p), o in offsets.items()],
+            )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return queued
+
+    @staticmethod
+    def _meta(c: sqlite3.Connection, key: str, value: str) -> None:
+        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
+
+    def restore(self, fingerprints: Mapping[str, str]) -> Restored:
+        """Load the state of rules whose fingerprint is unchanged; drop the rest."""
+        c = self.conn
+        known = dict(c.execute("SELECT rule, fingerprint FROM rules").fetchall())
+        stale = [r for r, f in known.items() if fingerprints.get(r) != f]
+        c.execute("BEGIN IMMEDIATE")
+        for rule in stale:
+            c.execute("DELETE FROM events WHERE rule=?", (rule,))
+            c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
+        c.execute("DELETE FROM rules")
+        c.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
+        c.execute("COMMIT")
+        events = [
+            (r, s, Event.from_json(json.loads(d)))
+            for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at")
+        ]
+        states = {(r, s): json.loads(d) for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
+        meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
+        stories = json.loads(meta["stories"]) if "stories" in meta else None
+        watermark = float(meta["watermark"]) if "watermark" in meta else None
+        return Restored(events, states, stories, watermark)
+
+    def remember_rules(self, fingerprints: Mapping[str, str]) -> None:
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("DELETE FROM rules")
+        c.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
+        c.execute("COMMIT")
+
+    def evict_events(self, cutoffs: Mapping[str, float]) -> int:
+        """Delete events older than each rule's cutoff (epoch seconds)."""
+        gone = 0
+        for rule, before in cutoffs.items():
+            gone += self.conn.execute("DELETE FROM events WHERE rule=? AND at<=?", (rule, before)).rowcount
+        return gone
+
+    def outbox_pending(self) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending','sending')")
+        return int(row.fetchone()[0])
