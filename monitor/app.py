@@ -116,6 +116,9 @@ class App:
         log.info("rules_reloaded", extra={"rules": len(ruleset.enabled), "reset": sorted(dropped)})
         return True
 
+    def _reload_quietly(self) -> None:
+        self.reload_rules()
+
     def run(self) -> int:
         """Run until the source ends or a signal stops it; returns the exit code."""
         self.runner.restore()
@@ -148,7 +151,7 @@ class App:
             self.runner.stop()
 
         def reload(signum: int, frame: FrameType | None) -> None:
-            self.runner.call_soon(lambda: None if self.reload_rules() else None)
+            self.runner.call_soon(self._reload_quietly)
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, stop)

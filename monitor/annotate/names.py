@@ -90,9 +90,14 @@ def clean_name(text: str) -> str:
         text = text[:-2]
     words = [_EDGE.sub("", w) for w in text.split(" ")]
     words = [w for w in words if w]
-    while words and (words[0].lower().rstrip(".") in TITLES or words[0].lower() == "the"):
+    while words and _is_title(words[0]):
         words.pop(0)
     return " ".join(words)
+
+
+def _is_title(word: str) -> bool:
+    low = word.lower().rstrip(".")
+    return low == "the" or all(part in TITLES for part in low.split("-"))
 
 
 def person_key(name: str) -> str:

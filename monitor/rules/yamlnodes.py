@@ -40,6 +40,9 @@ def compose(path: Path, problems: Problems) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         reason = exc.problem or str(exc)
+        if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            reason += f" ({exc.context.replace('while parsing ', 'in ')} started at line "
+            reason += f"{exc.context_mark.line + 1})"
         problems.items.append((str(path), line, "", f"YAML syntax error: {reason}"))
         return None
 

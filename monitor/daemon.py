@@ -1,0 +1,55 @@
+"""``story-monitor run``: assemble the App for a file or Kafka, run it, shut down cleanly."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from monitor.app import App, make_notifier
+from monitor.rules import load_rules
+from monitor.settings import Settings
+from monitor.sources.base import Source
+
+log = logging.getLogger("monitor.daemon")
+
+
+def open_source(settings: Settings, path: str | None, follow: bool) -> Source:
+    if path is not None:
+        from monitor.sources.jsonl import JsonlSource
+
+        return JsonlSource(Path(path), follow=follow)
+    from monitor.sources.kafka import KafkaSource
+
+    return KafkaSource(settings.kafka)
+
+
+def run(settings: Settings, *, source: str | None = None, follow: bool = False) -> int:
+    ruleset = load_rules([settings.rules.path])
+    notifier = make_notifier(settings)
+    check = getattr(notifier, "check", None)
+    if check is not None:
+        check()
+    app = App(settings, ruleset, open_source(settings, source, follow), notifier,
+              background_sender=notifier.name != "console")
+    _attach_services(app)
+    app.install_signals()
+    log.info("started", extra={"rules": len(ruleset.enabled), "source": app.source.name,
+                               "notifier": notifier.name})
+    try:
+        app.run()
+        delivered = app.finish(None if source and not follow else settings.kafka.drain_timeout_s)
+    finally:
+        app.close()
+    if not delivered:
+        log.warning("shutdown_with_undelivered_alerts", extra={"hint": "they are kept and sent on restart"})
+    log.info("stopped")
+    return 0
+
+
+def _attach_services(app: App) -> None:
+    """HTTP health and metrics, and the scheduler, when their modules are present."""
+    try:
+        from monitor.service import attach
+    except ImportError:
+        return
+    attach(app)

@@ -1,0 +1,138 @@
+"""Annotation: keywords with inflections, aliases with case and word boundaries, name variants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from builders import article
+
+from monitor.annotate.annotator import Annotator
+from monitor.annotate.names import clean_name, fold_people
+from monitor.annotate.tokens import fold
+from monitor.rules.schema import ActorDef, MatchSpec, Rule, RuleSet
+
+ACTORS = {
+    "united-states": ActorDef("united-states", "United States",
+                              ("US", "U.S.", "United States", "America", "Washington", "White House")),
+    "syria": ActorDef("syria", "Syria", ("Syria", "Damascus", "Syrian")),
+    "france-nice": ActorDef("france-nice", "Nice", ("Nice",)),
+    "russia": ActorDef("russia", "Russia", ("Russia", "Moscow", "Kremlin")),
+    "lavrov": ActorDef("lavrov", "Sergei Lavrov", ("Sergei Lavrov", "Sergey Lavrov")),
+}
+RULES = RuleSet(actors=ACTORS, rules=(
+    Rule("r", MatchSpec(any_actors=("united-states",),
+                        keywords=("strike", "military threat", "ceasefire", "walkout"))),
+))
+
+
+def annotate(text: str, nlp: Any = None, title: str = "t") -> tuple[dict[str, str], set[str]]:
+    (out,) = Annotator(RULES, nlp).annotate([article("1", title=title, body=text)])
+    return dict(out.actors), set(out.keywords)
+
+
+@pytest.mark.parametrize(
+    ("word", "key"),
+    [("strikes", "strike"), ("striking", "strike"), ("threats", "threat"), ("walkouts", "walkout"),
+     ("cease-fire", "ceasefire"), ("Talks", "talk"), ("negotiating", "negotiate"), ("agreed", "agree")],
+)
+def test_inflections_fold_to_one_key(word: str, key: str) -> None:
+    assert fold(word) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "keywords"),
+    [
+        ("Warplanes carried out strikes overnight.", {"strike"}),
+        ("Dockers are striking again.", {"strike"}),
+        ("It faced new military threats.", {"military threat"}),
+        ("A Cease-fire holds.", {"ceasefire"}),
+        ("The strikers were paid.", set()),  # a different word, not an inflection
+        ("A military that threatens nobody.", set()),  # both words, not the phrase
+    ],
+)
+def test_keywords_whole_words_case_and_inflection(text: str, keywords: set[str]) -> None:
+    assert annotate(text)[1] == keywords
+
+
+@pytest.mark.parametrize(
+    ("text", "actors"),
+    [
+        ("Talks in Washington and Damascus.", {"united-states", "syria"}),
+        ("Let us hope for the best.", set()),  # "us" is not "US"
+        ("The U.S. said no.", {"united-states"}),
+        ("Syria's army moved.", {"syria"}),  # possessive
+        ("Syrians protested.", set()),  # not a whole-word alias
+        ("USA Today wrote it.", set()),  # "USA" is not "US"
+        ("SYRIA: NEW CLASHES.", {"syria"}),  # shouted headline, alias-only mode
+    ],
+)
+def test_aliases_respect_case_and_boundaries_without_model(text: str, actors: set[str]) -> None:
+    assert set(annotate(text)[0]) == actors
+
+
+def test_prefilter_skips_articles_no_rule_concerns() -> None:
+    annotator = Annotator(RULES, None)
+    items = annotator.annotate([article("1", title="Football results"), article("2", title="US strike")])
+    assert annotator.skipped == 1
+    assert items[0].actors == {} and set(items[1].actors) == {"united-states"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("Foreign Minister Sergei Lavrov", "Sergei Lavrov"), ("Mr Lavrov's", "Lavrov"),
+     ("U.N. Secretary-General Ban Ki-moon", "Ban Ki-moon"), ("President Obama", "Obama")],
+)
+def test_titles_are_stripped(raw: str, clean: str) -> None:
+    assert clean_name(raw) == clean
+
+
+def test_name_variants_fold_to_one_person() -> None:
+    assert fold_people(["Sergey Lavrov", "Lavrov", "Ban Ki-moon", "Ban"]) == {
+        "person:lavrov": "Sergey Lavrov", "person:ki-moon": "Ban Ki-moon",
+    }
+
+
+# ---- with the real statistical English model ------------------------------------------------
+
+@pytest.mark.slow
+def test_model_links_aliases_and_finds_new_people(nlp: Any) -> None:
+    actors, keywords = annotate(
+        "Secretary of State John Kerry met Russia's foreign minister in Geneva on Thursday. "
+        "Washington still wants the threat of a military strike on Syria to stay on the table.",
+        nlp, title="Kerry and Lavrov meet over Syria",
+    )
+    assert {"united-states", "syria", "russia"} <= set(actors)
+    assert actors["person:kerry"] == "John Kerry"
+    assert "strike" in keywords
+
+
+@pytest.mark.slow
+def test_model_tells_the_city_of_nice_from_nice_weather(nlp: Any) -> None:
+    city, _ = annotate("Protesters marched through Nice on Saturday, police in Nice said.", nlp)
+    weather, _ = annotate("Nice weather helped the US crowds. It was a nice day.", nlp)
+    assert "france-nice" in city
+    assert "france-nice" not in weather
+    assert "united-states" in weather
+
+
+@pytest.mark.slow
+def test_model_folds_name_variants_and_honorifics(nlp: Any) -> None:
+    actors, _ = annotate(
+        "Sergey Lavrov arrived in Geneva. Mr Lavrov told reporters the US plan was premature. "
+        "Lavrov later met Ban Ki-moon.", nlp, title="Lavrov in Geneva",
+    )
+    assert actors["lavrov"] == "Sergei Lavrov"  # linked by alias and by surname to one actor
+    assert "person:lavrov" not in actors
+    people = {k for k in actors if k.startswith("person:")}
+    assert people == {"person:ki-moon"}
+
+
+@pytest.mark.slow
+def test_model_runs_only_the_components_rules_need(nlp: Any) -> None:
+    annotator = Annotator(RULES, nlp)
+    assert annotator.components == ["ner"]
+    with_shift = RuleSet(actors=ACTORS, rules=(Rule("s", MatchSpec(keywords=("x",)), detect=("shift",)),))
+    annotator.use_rules(with_shift)
+    assert "lemmatizer" in annotator.components and "parser" not in annotator.components
+    annotator.use_rules(RULES)
