@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from monitor.app import App, make_notifier
+from monitor.obs.metrics import Metrics
 from monitor.rules import load_rules
 from monitor.settings import Settings
 from monitor.sources.base import Source
@@ -13,14 +14,14 @@ from monitor.sources.base import Source
 log = logging.getLogger("monitor.daemon")
 
 
-def open_source(settings: Settings, path: str | None, follow: bool) -> Source:
+def open_source(settings: Settings, path: str | None, follow: bool, metrics: Metrics) -> Source:
     if path is not None:
         from monitor.sources.jsonl import JsonlSource
 
         return JsonlSource(Path(path), follow=follow)
     from monitor.sources.kafka import KafkaSource
 
-    return KafkaSource(settings.kafka)
+    return KafkaSource(settings.kafka, metrics)
 
 
 def run(settings: Settings, *, source: str | None = None, follow: bool = False) -> int:
@@ -29,8 +30,9 @@ def run(settings: Settings, *, source: str | None = None, follow: bool = False) 
     check = getattr(notifier, "check", None)
     if check is not None:
         check()
-    app = App(settings, ruleset, open_source(settings, source, follow), notifier,
-              background_sender=notifier.name != "console")
+    metrics = Metrics()
+    app = App(settings, ruleset, open_source(settings, source, follow, metrics), notifier,
+              metrics=metrics, background_sender=notifier.name != "console")
     _attach_services(app)
     app.install_signals()
     log.info("started", extra={"rules": len(ruleset.enabled), "source": app.source.name,

@@ -112,6 +112,7 @@ class Runner:
         for r in records:
             key = (r.source, r.partition)
             offsets[key] = max(offsets.get(key, 0), r.offset + 1)
+        self.source.flush()
         queued = self.store.commit(offsets, self.pipeline.engine.take_delta(), alerts)
         self.source.commit(offsets)
         self.metrics.stories.set(len(self.pipeline.engine.states))

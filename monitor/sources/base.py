@@ -42,6 +42,9 @@ class Source(Protocol):
 
     def seek(self, offsets: Mapping[int, int]) -> None: ...
 
+    def flush(self) -> None:
+        """Make rejected records durable (dead-letter topic) before offsets are stored."""
+
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None: ...
 
     def reject(self, record: Record, error: DecodeError) -> None: ...

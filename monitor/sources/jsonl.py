@@ -74,6 +74,9 @@ class JsonlSource:
         self._line += 1
         return record
 
+    def flush(self) -> None:
+        return None
+
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         return None  # the state store holds file positions
 
