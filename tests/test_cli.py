@@ -115,3 +115,15 @@ def test_settings_from_file_and_environment(tmp_path: Path) -> None:
     assert settings.kafka.dead_letter_topic == "news.dlq"
     assert settings.slack.token is not None and settings.slack.token.get_secret_value() == "xoxb-secret"
     assert "xoxb-secret" not in repr(settings) and "xoxb-secret" not in str(settings.model_dump())
+
+
+def test_backtest_html_report(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = cli("backtest", "--rules", "rules/", "--articles", str(SAMPLES), "--json", "--html", str(out))
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and f"<p>{len(alerts)} alerts</p>" in page
+    for alert in alerts:
+        assert f"id='{alert['rule']}'" in page
+    assert "harbourledger.example.com" in page and "<script" not in page
