@@ -1,0 +1,180 @@
+"""Outbox to Slack: pacing, 429s, outages, crashes and permanent failures, end to end over HTTP.
+
+Each test commits alerts with the state store (as the run loop does) and lets a Sender
+drain them through the real slack-sdk into the fake Slack server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakeslack import FakeSlack
+from pydantic import SecretStr
+from slack_fixtures import FAST, alert, commit, keys, notifier, sender, statuses
+
+from monitor.model import Alert
+from monitor.notify.base import Delivery, Notifier
+from monitor.notify.slack import SlackNotifier
+from monitor.settings import SlackSettings
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def assert_paced(times: list[float], rate: float, burst: int, slack_s: float = 0.02) -> None:
+    """A token bucket allows at most ``burst + rate * dt`` sends in any stretch of ``dt`` seconds."""
+    times = sorted(times)
+    for i in range(len(times)):
+        for j in range(i + 1, len(times)):
+            allowed = burst + rate * (times[j] - times[i] + slack_s)
+            assert j - i + 1 <= allowed, f"{j - i + 1} posts in {times[j] - times[i]:.3f}s"
+
+
+def test_thirty_alerts_through_429s_arrive_in_order_paced_and_once(fake: FakeSlack, tmp_path: Path) -> None:
+    alerts = [alert(i, story=f"story-{i % 3}") for i in range(30)]
+    commit(tmp_path, *alerts)
+    fake.rate_limit(10, method="chat.postMessage")  # Slack answers 429 beyond 10 a second
+    started = time.monotonic()
+    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=30)
+    elapsed = time.monotonic() - started
+
+    assert keys(fake.messages_in("#ports-desk")) == [a.key for a in alerts]
+    attempts = fake.requests_for("chat.postMessage")
+    limited = [r for r in attempts if r["status"] == 429]
+    assert limited, "the fake never rate-limited: the test shows nothing"
+    assert_paced([r["time"] for r in attempts], FAST.rate, FAST.burst)
+    for hit in limited:  # Retry-After (1 s) is honoured before the next attempt
+        later = [r["time"] for r in attempts if r["time"] > hit["time"]]
+        assert not later or later[0] - hit["time"] >= 0.95
+    assert {s for s, _ in statuses(tmp_path).values()} == {"sent"}
+    print(f"30 alerts, {len(limited)} answered 429, delivered in {elapsed:.2f}s")
+
+
+def test_alerts_wait_out_an_outage_then_arrive(fake: FakeSlack, tmp_path: Path) -> None:
+    send = sender(tmp_path, notifier(fake, tmp_path))
+    send.start()
+    try:
+        with fake.outage():
+            for i in range(5):  # the run loop keeps committing while Slack is down
+                commit(tmp_path, alert(i, story=f"s{i % 2}"))
+                send.notify()
+                time.sleep(0.1)
+            assert fake.messages == []
+            assert send.outbox.waiting() == 5
+        commit(tmp_path, *[alert(i, story=f"s{i % 2}") for i in range(5, 8)])
+        send.notify()
+        fake.wait_for(8, timeout=15)
+    finally:
+        send.stop()
+    assert keys(fake.messages) == [alert(i, story=f"s{i % 2}").key for i in range(8)]
+    assert send.results["retry"] >= 1 and send.outbox.waiting() == 0
+
+
+class Crash(BaseException):
+    """The process dies: nothing after the post runs, not even the outbox record."""
+
+
+class CrashAfterPost:
+    name = "crash"
+
+    def __init__(self, inner: Notifier) -> None:
+        self.inner = inner
+
+    def send(self, alert: Alert, *, maybe_sent: bool = False) -> Delivery:
+        self.inner.send(alert, maybe_sent=maybe_sent)
+        raise Crash
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_a_crash_between_post_and_record_leaves_no_duplicate(
+    fake: FakeSlack, tmp_path: Path, threaded: bool
+) -> None:
+    first = [alert(1)] if threaded else []
+    commit(tmp_path, *first)
+    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=5)
+    commit(tmp_path, alert(2))
+    with pytest.raises(Crash):
+        sender(tmp_path, CrashAfterPost(notifier(fake, tmp_path))).step()
+    assert statuses(tmp_path)[alert(2).key][0] == "sending"
+
+    after = sender(tmp_path, notifier(fake, tmp_path))  # the restart: new objects, same state dir
+    assert after.drain(timeout_s=10)
+    assert keys(fake.messages) == [a.key for a in [*first, alert(2)]]
+    assert statuses(tmp_path)[alert(2).key][0] == "sent"
+    if threaded:
+        assert fake.messages[1]["thread_ts"] == fake.messages[0]["ts"]
+
+
+def test_a_lost_answer_then_restart_leaves_no_duplicate_and_keeps_the_thread(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    commit(tmp_path, alert(1))
+    fake.drop_response_after_store()
+    sender(tmp_path, notifier(fake, tmp_path)).step()  # posted, but the answer is lost
+    assert len(fake.messages) == 1 and statuses(tmp_path)[alert(1).key][0] == "sending"
+
+    commit(tmp_path, alert(2))
+    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+    parent, reply = fake.messages
+    assert keys([parent, reply]) == [alert(1).key, alert(2).key]
+    assert reply["thread_ts"] == parent["ts"]
+    assert statuses(tmp_path)[alert(1).key][0] == "sent"
+
+
+def test_threads_survive_a_restart(fake: FakeSlack, tmp_path: Path) -> None:
+    commit(tmp_path, alert(1), alert(2))
+    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+    commit(tmp_path, alert(3, kind="shift"))
+    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+    parent = fake.messages[0]
+    assert keys(fake.thread("#ports-desk", parent["ts"])) == [
+        alert(1).key, alert(2).key, alert(3, kind="shift").key]
+    assert len(fake.updates) == 2
+
+
+def test_permanent_failures_are_parked_and_other_channels_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with FakeSlack(missing_channels=["#gone"], archived_channels=["#old"]) as fake:
+        alerts = [alert(1, channel="#gone"), alert(2, channel="#desk"), alert(3, channel="#old"),
+                  alert(4, channel=None, story="nowhere"), alert(5, channel="#gone", story="x"),
+                  alert(6, channel="#desk", story="y")]
+        commit(tmp_path, *alerts)
+        assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+        assert keys(fake.messages) == [alerts[1].key, alerts[5].key]
+    status = statuses(tmp_path)
+    assert {k: s for k, (s, _) in status.items()} == {
+        a.key: "sent" if a.channel == "#desk" else "parked" for a in alerts}
+    assert status[alerts[0].key][1].startswith("channel_not_found: no such channel")
+    assert status[alerts[2].key][1].startswith("is_archived: the channel is archived")
+    assert status[alerts[3].key][1].startswith("no_channel: the alert has no channel")
+    parked = [r for r in caplog.records if r.getMessage() == "alert_parked"]
+    assert [r.__dict__["key"] for r in parked] == [alerts[i].key for i in (0, 2, 3, 4)]
+
+
+def test_a_rejected_token_parks_every_alert(tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        commit(tmp_path, alert(1), alert(2, channel="#other"))
+        assert sender(tmp_path, notifier(fake, tmp_path, token=SecretStr("xoxb-revoked"))).drain(5)
+        assert fake.messages == []
+    assert {e.split(":")[0] for _, e in statuses(tmp_path).values() if e} == {"invalid_auth"}
+
+
+def test_webhook_mode_delivers_through_the_outbox(fake: FakeSlack, tmp_path: Path) -> None:
+    alerts = [alert(i, story=f"s{i}") for i in range(3)]
+    commit(tmp_path, *alerts)
+    fake.fail_next(method="webhook", status=503)
+    hook = SlackNotifier.from_settings(SlackSettings(webhook_url=SecretStr(fake.webhook_url)))
+    assert sender(tmp_path, hook).drain(timeout_s=10)
+    assert [m["text"] for m in fake.messages_in("#webhook")] == [
+        f"[WARNING] brennport-dock-strike · Coverage above threshold: {a.summary}" for a in alerts]
