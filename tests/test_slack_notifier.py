@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fakeslack import FakeSlack
 from pydantic import SecretStr
 from slack_fixtures import TOKEN, alert, keys, notifier, settings
 
+from monitor.cli_slack import slack_test
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.slack import (
     EVENT_TYPE,
@@ -21,7 +24,7 @@ from monitor.notify.slack import (
     SlackUnreachable,
     WebhookNotifier,
 )
-from monitor.settings import SlackSettings
+from monitor.settings import Settings, SlackSettings
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -212,3 +215,49 @@ def test_no_secret_reaches_a_log_line(fake: FakeSlack, caplog: pytest.LogCapture
         hook.send(alert(4))
     assert caplog.records
     assert "xoxb-very-secret" not in caplog.text and "/services/" not in caplog.text
+
+
+def run_slack_test(slack: SlackSettings, channel: str | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = slack_test(Settings(slack=slack), channel, out=out, err=err,
+                      now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_slack_test_posts_a_marked_message(fake: FakeSlack) -> None:
+    code, out, err = run_slack_test(settings(fake, default_channel="#alerts"), "#setup")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"slack test: sent to #setup (channel {fake.channel_id('#setup')}, ts ")
+    (msg,) = fake.messages_in("#setup")
+    assert msg["text"] == "Story Monitor test message — setup OK"
+    assert msg["blocks"][-1]["type"] == "context" and "2026-03-02 09:00 UTC" in str(msg["blocks"][-1])
+
+
+@pytest.mark.parametrize(("slack", "channel", "reason"), [
+    ({}, "#setup", "Slack is not configured: set SLACK_BOT_TOKEN"),
+    ({"token": SecretStr("xoxb-nope")}, "#setup", "invalid_auth: Slack rejected the token"),
+    ({"token": SecretStr(TOKEN)}, None, "no channel: pass --channel C or set slack.default_channel"),
+    ({"token": SecretStr(TOKEN)}, "#gone", "channel_not_found: no such channel"),
+    ({"token": SecretStr(TOKEN)}, "#old", "is_archived: the channel is archived"),
+])
+def test_slack_test_says_what_went_wrong(slack: dict[str, Any], channel: str | None, reason: str) -> None:
+    with FakeSlack(missing_channels=["#gone"], archived_channels=["#old"]) as fake:
+        code, out, err = run_slack_test(SlackSettings(base_url=fake.base_url, **slack), channel)
+        assert fake.messages == []
+    assert (code, out) == (1, "")
+    assert err.startswith(f"slack test: failed: {reason}") or err.startswith(
+        f"slack test: failed: slack: {reason}"), err
+    assert "xoxb-nope" not in err
+
+
+def test_slack_test_when_slack_is_down(fake: FakeSlack) -> None:
+    with fake.outage():
+        code, _, err = run_slack_test(settings(fake), "#setup")
+    assert code == 1 and "cannot check the token at http://127.0.0.1" in err
+
+
+def test_slack_test_through_a_webhook(fake: FakeSlack) -> None:
+    code, out, _ = run_slack_test(SlackSettings(webhook_url=SecretStr(fake.webhook_url)), "#x")
+    assert code == 0 and "through the incoming webhook (--channel #x ignored" in out
+    assert fake.webhook_url not in out
+    assert fake.messages_in("#webhook")[0]["text"] == "Story Monitor test message — setup OK"
