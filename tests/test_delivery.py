@@ -178,3 +178,17 @@ def test_webhook_mode_delivers_through_the_outbox(fake: FakeSlack, tmp_path: Pat
     assert sender(tmp_path, hook).drain(timeout_s=10)
     assert [m["text"] for m in fake.messages_in("#webhook")] == [
         f"[WARNING] brennport-dock-strike · Coverage above threshold: {a.summary}" for a in alerts]
+
+
+def test_a_drain_at_shutdown_waits_for_the_send_in_flight(fake: FakeSlack, tmp_path: Path) -> None:
+    commit(tmp_path, alert(1))
+    fake.fail_next(delay=1.0, method="chat.postMessage")  # a slow Slack: stored after a second
+    send = sender(tmp_path, notifier(fake, tmp_path))
+    send.start()
+    deadline = time.monotonic() + 5
+    while not fake.requests_for("chat.postMessage") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    send.stop(timeout_s=0.1)  # gives up joining: the thread is still in its post
+    assert send.drain(timeout_s=10)
+    send.stop(timeout_s=5)  # now the slow post has certainly landed
+    assert keys(fake.messages) == [alert(1).key]

@@ -46,10 +46,17 @@ class Sender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing: str | None = None
+        # One step at a time: a drain on shutdown must not post the alert the background
+        # thread is still sending (it would look like a lost answer and be posted twice).
+        self._stepping = threading.Lock()
 
     # --- one step, for tests and the console path -------------------------------------
     def step(self) -> float | None:
         """Send at most one alert. Returns seconds to wait before the next step, None when idle."""
+        with self._stepping:
+            return self._step()
+
+    def _step(self) -> float | None:
         now = self.wall()
         item = self.outbox.next_ready(now)
         if item is None:
