@@ -36,13 +36,11 @@ _SDK_LOG = logging.getLogger("monitor.slack.sdk")
 _SDK_LOG.setLevel(logging.CRITICAL)
 
 EVENT_TYPE = "story_monitor_alert"
-LOOKBACK = 200  # messages searched for an alert key after a lost answer
+LOOKBACK = 200  # messages (of the channel, or of the thread from its start) searched after a lost answer
 _ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 _CODE = re.compile(r"^[a-z_]{2,64}$")
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "timeout", "connection_error"})
-AUTH = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                  "invalid_token", "no_service"})
 HINTS = {
     "invalid_auth": "Slack rejected the token; check slack.token (SLACK_BOT_TOKEN)",
     "not_authed": "no token was sent; set slack.token (SLACK_BOT_TOKEN)",
@@ -119,7 +117,7 @@ def alert_metadata(alert: Alert) -> dict[str, Any]:
 
 
 def channel_key(channel: str) -> str:
-    """"Desk", "#desk" and "#Desk" name one channel; ids stay as they are."""
+    """The thread-table name of a channel: ``desk``, ``#desk`` and ``#Desk`` are one; ids are kept."""
     bare = channel.strip().lstrip("#")
     return bare if _ID.match(bare) else "#" + bare.lower()
 
@@ -222,7 +220,6 @@ class SlackApi:
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
-
 
 
 class SlackNotifier:
