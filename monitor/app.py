@@ -33,6 +33,9 @@ from monitor.state.store import Store
 
 log = logging.getLogger("monitor.app")
 _MODELS: dict[str, Any] = {}
+# Slack's pacing would hold the loop a second per alert; printing or collecting needs none.
+LOCAL_NOTIFIERS = frozenset({"console", "collect"})
+UNPACED = Pacing(rate=1e9, burst=1_000_000)
 
 
 def model_for(name: str) -> Any | None:
@@ -57,7 +60,7 @@ def make_notifier(settings: Settings) -> Notifier:
     if settings.slack.configured:
         from monitor.notify.slack import SlackNotifier
 
-        return SlackNotifier.from_settings(settings.slack)
+        return SlackNotifier.from_settings(settings.slack, settings.state.dir)
     return ConsoleNotifier()
 
 
@@ -86,8 +89,9 @@ class App:
         directory = self.state_dir or self.settings.state.dir
         self.store = Store(directory)
         self.outbox = Outbox(directory)
-        pacing = Pacing(rate=self.settings.slack.rate_per_s, burst=self.settings.slack.burst,
-                        retry_max_s=self.settings.slack.retry_max_s)
+        pacing = UNPACED if self.notifier.name in LOCAL_NOTIFIERS else Pacing(
+            rate=self.settings.slack.rate_per_s, burst=self.settings.slack.burst,
+            retry_max_s=self.settings.slack.retry_max_s)
         self.sender = Sender(self.outbox, self.notifier, pacing)
         self.pipeline = build_pipeline(self.settings, self.ruleset, self.metrics, self.nlp)
         def on_commit(queued: int) -> None:

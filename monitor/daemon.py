@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from monitor.app import App, make_notifier
+from monitor.notify.base import Notifier
 from monitor.obs.metrics import Metrics
 from monitor.rules import load_rules
 from monitor.settings import Settings
@@ -27,9 +28,7 @@ def open_source(settings: Settings, path: str | None, follow: bool, metrics: Met
 def run(settings: Settings, *, source: str | None = None, follow: bool = False) -> int:
     ruleset = load_rules([settings.rules.path])
     notifier = make_notifier(settings)
-    check = getattr(notifier, "check", None)
-    if check is not None:
-        check()
+    _check_notifier(notifier)
     metrics = Metrics()
     app = App(settings, ruleset, open_source(settings, source, follow, metrics), notifier,
               metrics=metrics, background_sender=notifier.name != "console")
@@ -40,12 +39,30 @@ def run(settings: Settings, *, source: str | None = None, follow: bool = False) 
     try:
         app.run()
         delivered = app.finish(None if source and not follow else settings.kafka.drain_timeout_s)
+        parked = app.outbox.counts().get("parked", 0)
     finally:
         app.close()
     if not delivered:
         log.warning("shutdown_with_undelivered_alerts", extra={"hint": "they are kept and sent on restart"})
+    if parked:
+        log.error("alerts_parked", extra={"count": parked, "hint": "fix it, then story-monitor outbox retry"})
     log.info("stopped")
-    return 0
+    # a file run promises an empty outbox; the daemon keeps undelivered alerts for its next start
+    return 0 if source is None or (delivered and not parked) else 1
+
+
+def _check_notifier(notifier: Notifier) -> None:
+    """A rejected token stops the start; Slack merely unreachable only delays alerts."""
+    check = getattr(notifier, "check", None)
+    if check is None:
+        return
+    from monitor.notify.slack import SlackUnreachable
+
+    try:
+        check()
+    except SlackUnreachable as exc:
+        log.warning("slack_unreachable_at_start", extra={"detail": str(exc)[:200],
+                                                         "hint": "alerts wait in the outbox"})
 
 
 def _attach_services(app: App) -> None:
