@@ -46,6 +46,7 @@ class RulesSettings(_Section):
 class StateSettings(_Section):
     dir: Path = Path(".story-monitor/")
     maintenance_interval_s: float = Field(default=600.0, gt=0)
+    vacuum_interval_s: float = Field(default=86_400.0, gt=0)  # VACUUM at most this often
 
 
 class NlpSettings(_Section):
@@ -81,11 +82,13 @@ class SlackSettings(_Section):
 class HttpSettings(_Section):
     host: str = "0.0.0.0"  # noqa: S104 - a service endpoint for probes and scrapes
     port: int = Field(default=9308, ge=0, le=65535)
+    stall_after_s: float = Field(default=120.0, gt=0)  # /healthz fails when the loop is quiet this long
 
 
 class LogSettings(_Section):
     level: str = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
+    heartbeat_interval_s: float = Field(default=60.0, gt=0)
 
 
 class Settings(BaseSettings):
