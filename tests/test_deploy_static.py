@@ -271,9 +271,6 @@ def test_k8s_configmaps_hold_valid_settings_and_rules(
     assert [r.id for r in load_rules([rules]).rules] == ["brennport-dock-strike"]
 
 
-@pytest.mark.xfail(strict=True, reason="monitor.rules.loader.rule_files descends into the hidden "
-                   "..<timestamp> directory of a ConfigMap volume and loads every file twice; "
-                   "it should skip hidden entries")
 def test_rules_load_from_a_configmap_volume_layout(tmp_path: Path) -> None:
     """What the kubelet mounts: files are symlinks into a hidden, atomically swapped directory."""
     data = tmp_path / "..2026_11_22_12_00_00.000000001"

@@ -117,3 +117,11 @@ def test_rules_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "unknown_key.yaml:5: treshold: unknown key" in err
     assert "Traceback" not in err
+
+
+def test_hidden_entries_and_editor_files_are_not_rules(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("rules:\n  - id: r\n    match: {keywords: [x]}\n")
+    (tmp_path / ".#r.yaml").write_text("rules: [broken")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "r.yaml").write_text("rules:\n  - id: r\n    match: {keywords: [x]}\n")
+    assert [r.id for r in load_rules([tmp_path]).rules] == ["r"]

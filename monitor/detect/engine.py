@@ -36,6 +36,7 @@ class Delta:
     events: list[tuple[str, str, Event]] = field(default_factory=list)
     states: dict[StoryKey, dict[str, Any]] = field(default_factory=dict)
     dropped_rules: set[str] = field(default_factory=set)
+    dropped_stories: set[StoryKey] = field(default_factory=set)
     stories: dict[str, Any] | None = None
     watermark: float | None = None
 
@@ -120,7 +121,8 @@ class Engine:
             gone += state.evict(now - span - self.grace_s)
             if not state.events:
                 del self.states[key]
-                self._delta.states[key] = {}
+                self._delta.states.pop(key, None)
+                self._delta.dropped_stories.add(key)
         return gone
 
     def _state(self, rule_id: str, story: str) -> StoryState:

@@ -22,7 +22,12 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            found.extend(sorted(
+                p for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml") and p.is_file()
+                # hidden entries: Kubernetes ConfigMap "..data" links, editor lock files
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ))
         else:
             found.append(path)
     return found

@@ -68,15 +68,13 @@ class Store:
                 "INSERT OR IGNORE INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)",
                 [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in delta.events],
             )
-            for (rule, story), data in delta.states.items():
-                if data:
-                    c.execute(
-                        "INSERT OR REPLACE INTO detectors (rule, story, data) VALUES (?,?,?)",
-                        (rule, story, json.dumps(data)),
-                    )
-                else:
-                    c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
-                    c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
+            for rule, story in delta.dropped_stories:
+                c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
+                c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
+            c.executemany(
+                "INSERT OR REPLACE INTO detectors (rule, story, data) VALUES (?,?,?)",
+                [(rule, story, json.dumps(data)) for (rule, story), data in delta.states.items()],
+            )
             for alert in alerts:
                 cur = c.execute(
                     "INSERT OR IGNORE INTO outbox (key, channel, rule, story, kind, at, payload, created)"
