@@ -46,6 +46,7 @@ class RulesSettings(_Section):
 class StateSettings(_Section):
     dir: Path = Path(".story-monitor/")
     maintenance_interval_s: float = Field(default=600.0, gt=0)
+    outbox_retention_s: float = Field(default=30 * 86400.0, gt=0)  # delivered alerts kept this long
     vacuum_interval_s: float = Field(default=86_400.0, gt=0)  # VACUUM at most this often
 
 

@@ -43,3 +43,22 @@ def test_changed_rule_drops_its_state_on_restore(tmp_path: Path) -> None:
     changed = rule(count=5)
     assert changed.state_fingerprint != rule().state_fingerprint
     assert store.restore({"r": changed.state_fingerprint}).events == []
+
+
+def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
+    import time
+
+    from monitor.detect.engine import Delta
+    from monitor.notify.outbox import Outbox
+
+    engine = Engine(ruleset(rule(count=1)))
+    alerts = engine.process(matches("r", item("1", 0), item("2", 50)))
+    store = Store(tmp_path)
+    store.commit({}, Delta(), alerts)
+    outbox = Outbox(tmp_path)
+    first = outbox.next_ready(time.time())
+    assert first is not None
+    outbox.sent(first.seq, "1.0")
+    assert store.prune_outbox(time.time() - 3600) == 0  # sent just now: kept
+    assert store.prune_outbox(time.time() + 1) == 1  # only the delivered one goes
+    assert outbox.counts() == {"pending": 1}

@@ -99,13 +99,15 @@ class Maintenance:
     def run(self) -> dict[str, int]:
         """Event time decides what expired: the newest article seen, not the wall clock."""
         engine = self.app.pipeline.engine
-        done = {"evicted": 0, "deleted": 0, "vacuumed": 0}
+        done = {"evicted": 0, "deleted": 0, "pruned": 0, "vacuumed": 0}
         if math.isfinite(engine.watermark):
             done["evicted"] = engine.evict(engine.watermark)
             cutoffs = {r.id: engine.watermark - r.longest_window.total_seconds() - engine.grace_s
                        for r in self.app.pipeline.ruleset.enabled}
             self.app.store.commit({}, engine.take_delta(), [])
             done["deleted"] = self.app.store.evict_events(cutoffs)
+        retention = self.app.settings.state.outbox_retention_s
+        done["pruned"] = self.app.store.prune_outbox(time.time() - retention)
         conn = self.app.store.conn
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -137,6 +137,12 @@ class Store:
             gone += self.conn.execute("DELETE FROM events WHERE rule=? AND at<=?", (rule, before)).rowcount
         return gone
 
+    def prune_outbox(self, sent_before: float) -> int:
+        """Forget delivered alerts sent before ``sent_before`` (wall clock); parked ones stay."""
+        return self.conn.execute(
+            "DELETE FROM outbox WHERE status='sent' AND sent_at < ?", (sent_before,)
+        ).rowcount
+
     def outbox_pending(self) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending','sending')")
         return int(row.fetchone()[0])
