@@ -22,7 +22,9 @@ def nlp() -> Any:
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No developer's environment or monitor.yaml leaks into a test."""
     for key in list(os.environ):
-        if key.startswith("STORY_MONITOR_") and key != "STORY_MONITOR_TEST_MODEL" or key in (
-            "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"
+        if (
+            (key.startswith("STORY_MONITOR_")
+            and key != "STORY_MONITOR_TEST_MODEL")
+            or key in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
         ):
             monkeypatch.delenv(key)

@@ -25,13 +25,19 @@ CASES = [
     (MatchSpec(actors=("a",), keywords=("strike",)), ("a",), ("strike",), True),
     (MatchSpec(actors=("a",), keywords=("strike",)), ("a",), (), False),
     (MatchSpec(actors=("a",), keywords=("strike",)), (), ("strike",), False),
-    (MatchSpec(actors=("a",), keywords=("x", "y"), all_keywords=("z",), exclude=("w",)),
-     ("a",), ("y", "z"), True),
+    (
+        MatchSpec(actors=("a",), keywords=("x", "y"), all_keywords=("z",), exclude=("w",)),
+        ("a",),
+        ("y", "z"),
+        True,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("spec", "actors", "keywords", "expected"), CASES)
-def test_operators(spec: MatchSpec, actors: tuple[str, ...], keywords: tuple[str, ...], expected: bool) -> None:
+def test_operators(
+    spec: MatchSpec, actors: tuple[str, ...], keywords: tuple[str, ...], expected: bool
+) -> None:
     r = rule(match=spec)
     it = item("1", 0, actors=actors, keywords=keywords)
     assert bool(match([it], [r])) is expected
@@ -42,15 +48,22 @@ def test_indexed_matcher_equals_reference_on_many_rules() -> None:
     rules = []
     for i in range(60):
         spec = MatchSpec(
-            actors=("a",) if i % 3 == 0 else (), any_actors=("b", "c") if i % 3 == 1 else (),
+            actors=("a",) if i % 3 == 0 else (),
+            any_actors=("b", "c") if i % 3 == 1 else (),
             keywords=(f"k{i % 7}", "strike") if i % 2 else (f"k{i % 5}",),
-            all_keywords=("port",) if i % 5 == 0 else (), exclude=("football",) if i % 4 == 0 else (),
+            all_keywords=("port",) if i % 5 == 0 else (),
+            exclude=("football",) if i % 4 == 0 else (),
         )
         rules.append(rule(f"r{i}", match=spec))
     items = [
-        item(str(j), j, actors=tuple("abc"[: j % 4]), keywords=tuple(
-            k for k in ("strike", "port", "football", f"k{j % 7}", f"k{j % 5}") if hash((k, j)) % 2
-        ))
+        item(
+            str(j),
+            j,
+            actors=tuple("abc"[: j % 4]),
+            keywords=tuple(
+                k for k in ("strike", "port", "football", f"k{j % 7}", f"k{j % 5}") if hash((k, j)) % 2
+            ),
+        )
         for j in range(80)
     ]
     reference = [(m.rule_id, m.item.article.id) for m in match(items, rules)]

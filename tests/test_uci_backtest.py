@@ -22,13 +22,17 @@ RULES = Path(__file__).parent / "fixtures" / "uci-rules.yaml"
 
 # Independent of the annotator: plain regular expressions for what each rule means.
 MEANS = {
-    "mtgox-bankruptcy": lambda t: bool(re.search(r"\bMt\.? ?Gox\b|\bMtGox\b", t))
-    and bool(re.search(r"\bbankrupt(cy|cies)?\b", t, re.I)),
+    "mtgox-bankruptcy": lambda t: (
+        bool(re.search(r"\bMt\.? ?Gox\b|\bMtGox\b", t))
+        and bool(re.search(r"\bbankrupt(cy|cies)?\b", t, re.I))
+    ),
     "bitcoin-any-story": lambda t: bool(re.search(r"\bbitcoins?\b", t, re.I)),
 }
 
 
-def expected_alerts(rows: list[dict[str, Any]], rule: str, count: int, window_s: float) -> dict[str, list[str]]:
+def expected_alerts(
+    rows: list[dict[str, Any]], rule: str, count: int, window_s: float
+) -> dict[str, list[str]]:
     """Per labelled story: the first `count` matching headlines, when they fall inside one window."""
     by_story: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
