@@ -8,14 +8,16 @@ partition is moved to the offset the state store holds, so state and input never
 from __future__ import annotations
 
 import logging
+import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.decode import DecodeError
@@ -25,6 +27,8 @@ from monitor.sources.base import Record
 
 log = logging.getLogger("monitor.kafka")
 HEADER_PREFIX = "story-monitor."
+RETRY_FIRST_S = 0.5
+BOOTSTRAP_TIMEOUT_MS = 5_000  # kafka-python 3 blocks in the constructor until bootstrapped
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -54,22 +58,34 @@ class KafkaSource:
         self.stored: dict[int, int] = {}  # partition -> next offset, from the state store
         self.connected: bool | None = None
         self.rejected = 0
+        self._unflushed: Counter[str] = Counter()  # dead letters by reason, since the last flush
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._last_lag = 0.0
+        self._retry_at = 0.0
+        self._delay = RETRY_FIRST_S
 
     # --- connection, with backoff and one log line per change of state -----------------
-    def _connect(self) -> KafkaConsumer:
-        delay = 0.5
-        while self._consumer is None:
-            try:
-                self._consumer = self._new_consumer()
-                self._producer = self._new_producer()
-            except (NoBrokersAvailable, KafkaError, OSError) as exc:
-                self._close_clients()
-                self._set_connected(False, str(exc))
-                self.sleep(delay)
-                delay = min(delay * 2, self.settings.reconnect_backoff_max_s)
+    def _connect(self, wait_s: float) -> KafkaConsumer | None:
+        """One attempt when due, else None after waiting at most ``wait_s``: the loop stays
+        responsive to signals while Kafka is away."""
+        if self._consumer is not None:
+            return self._consumer
+        pause = self._retry_at - time.monotonic()
+        if pause > 0:
+            self.sleep(min(pause, wait_s))
+            return None
+        try:
+            _probe(self.settings.bootstrap_servers)  # no client (and no IO thread) left behind
+            self._consumer = self._new_consumer()
+            self._producer = self._new_producer()
+        except (KafkaError, OSError) as exc:  # 2.x NoBrokersAvailable, 3.x KafkaTimeoutError
+            self._close_clients()
+            self._set_connected(False, str(exc))
+            self._retry_at = time.monotonic() + self._delay
+            self._delay = min(self._delay * 2, self.settings.reconnect_backoff_max_s)
+            return None
+        self._delay = RETRY_FIRST_S
         return self._consumer
 
     def _new_consumer(self) -> KafkaConsumer:
@@ -82,6 +98,7 @@ class KafkaSource:
             max_partition_fetch_bytes=max(1_048_576, s.max_message_bytes * 2),
             fetch_max_bytes=max(52_428_800, s.max_message_bytes * 4),
             reconnect_backoff_max_ms=int(s.reconnect_backoff_max_s * 1000),
+            **_bootstrap_timeout(KafkaConsumer),
         )
         consumer.subscribe([s.topic], listener=_Rebalance(self))
         return consumer
@@ -91,6 +108,7 @@ class KafkaSource:
         return KafkaProducer(
             bootstrap_servers=s.bootstrap_servers.split(","), client_id=f"{s.client_id}-dlq", acks="all",
             linger_ms=5, retries=10, max_request_size=max(1_048_576, s.max_message_bytes * 2),
+            **_bootstrap_timeout(KafkaProducer),
         )
 
     def _set_connected(self, up: bool, detail: str = "") -> None:
@@ -114,18 +132,20 @@ class KafkaSource:
         return bool(self.connected) and self._consumer is not None and bool(self._consumer.assignment())
 
     def seek(self, offsets: Mapping[int, int]) -> None:
+        """Remember where the state store stands; applied as partitions are assigned."""
         self.stored = dict(offsets)
-        self._connect()
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        consumer = self._connect()
+        consumer = self._connect(timeout_s)
+        if consumer is None:
+            return []
         try:
             batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         except KafkaError as exc:
             self._set_connected(False, str(exc))
             self.sleep(min(1.0, timeout_s))
             return []
-        self._set_connected(consumer.bootstrap_connected() or bool(batches), "broker connection lost")
+        self._set_connected(bool(batches) or _reachable(consumer), "broker connection lost")
         out: list[Record] = []
         for tp, records in batches.items():
             for r in records:
@@ -149,11 +169,17 @@ class KafkaSource:
         self._producer.send(self.settings.dead_letter_topic, key=record.key, value=value,
                             headers=list(record.headers) + headers)
         self.rejected += 1
+        self._unflushed[error.reason] += 1
 
     def flush(self) -> None:
         """Make dead-letter records durable: called before the batch's offsets are stored."""
         if self._producer is not None:
             self._producer.flush(timeout=60)
+        if self._unflushed:  # one line per batch with the counts, not one per record
+            log.warning("records_dead_lettered", extra={"topic": self.settings.dead_letter_topic,
+                                                        "count": self._unflushed.total(),
+                                                        "reasons": dict(self._unflushed)})
+            self._unflushed.clear()
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         for (_, partition), offset in offsets.items():
@@ -205,3 +231,32 @@ class KafkaSource:
             position: Any = self.stored.get(tp.partition)
             if high is not None and position is not None:
                 self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+
+
+def _probe(bootstrap_servers: str) -> None:
+    """Raise OSError unless some bootstrap server accepts a TCP connection."""
+    error: OSError = OSError(f"no bootstrap server in {bootstrap_servers!r}")
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=5).close()
+            return
+        except (OSError, ValueError) as exc:
+            error = exc if isinstance(exc, OSError) else OSError(str(exc))
+    raise error
+
+
+def _bootstrap_timeout(client: type) -> dict[str, int]:
+    """A bounded first contact where the client has the option (kafka-python 3)."""
+    return {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS} if "bootstrap_timeout_ms" in getattr(
+        client, "DEFAULT_CONFIG", {}) else {}
+
+
+def _reachable(consumer: KafkaConsumer) -> bool:
+    """Whether the client holds a live broker connection. kafka-python 3's
+    ``bootstrap_connected()`` only says a bootstrap is in progress, so look at its connections."""
+    manager = getattr(getattr(consumer, "_client", None), "_manager", None)
+    conns = getattr(manager, "_conns", None)
+    if conns is None:  # kafka-python 2.x
+        return bool(consumer.bootstrap_connected())
+    return any(getattr(c, "connected", False) for c in list(conns.values()))
