@@ -1,0 +1,424 @@
+"""The daemon against a real Kafka broker: the promises of issue 3, shown end to end.
+
+Each test drives the real ``python -m monitor run`` as a subprocess on a fresh topic, reads
+what it leaves behind (the SQLite outbox, events and offsets, the dead-letter topic, the
+group's committed offsets, its JSON logs and /metrics) with bounded waits, and compares
+the alerts with ``python -m monitor backtest --json`` of the same articles.
+
+Event time across partitions: records keep their order within a partition only, so the
+producer keys every article by its story (the samples' id prefix, or ``story_id``) and a
+story's articles stay in order. The engine's watermark is shared by all partitions, so a
+partition that lags behind another by more than ``detect.grace_s`` would have its articles
+dropped as late; the daemon runs with a grace longer than the streams (see
+``kafka_fixtures.base_env``). Wall-clock ticks are kept out of these runs, so the alerts
+compared are the article-driven ones; time-driven kinds (silence, resolved) follow the
+wall clock in the daemon and event time in a backtest and cannot agree on months-old news.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka_broker import KafkaBroker
+from kafka_fixtures import (
+    KAFKA_RULES,
+    REAL_MODEL,
+    RULES_DIR,
+    SAMPLES,
+    TICK_KINDS,
+    Daemon,
+    Out,
+    alert_identity,
+    backtest,
+    committed_offsets,
+    encode,
+    end_offsets,
+    expected_events,
+    fresh_topic,
+    generated_stream,
+    metric_samples,
+    printed_identity,
+    produce,
+    public,
+    read_jsonl,
+    read_state,
+    read_topic,
+    write_jsonl,
+)
+from kafka_fixtures import kafka_broker as kafka_broker  # the session's broker fixture
+
+from monitor.obs.metrics import Metrics
+from monitor.settings import KafkaSettings
+from monitor.sources.base import Record
+from monitor.sources.kafka import HEADER_PREFIX, KafkaSource
+
+pytestmark = pytest.mark.kafka
+
+DaemonFactory = Callable[..., Daemon]
+FAST_REJOIN = {"STORY_MONITOR_KAFKA__SESSION_TIMEOUT_MS": "6000",
+               "STORY_MONITOR_KAFKA__HEARTBEAT_INTERVAL_MS": "1000"}
+PARTITION_OF_STORY = {"port": 0, "dam": 1, "misc": 2}  # the samples' three stories, one per partition
+
+
+@pytest.fixture
+def daemons(kafka_broker: KafkaBroker, tmp_path: Path) -> Iterator[DaemonFactory]:
+    """Make daemons for this test; none outlives it."""
+    made: list[Daemon] = []
+
+    def make(topic: str, rules: Path, **env: str) -> Daemon:
+        workdir = tmp_path / f"daemon-{len(made) + 1}"
+        workdir.mkdir()
+        daemon = Daemon(workdir, kafka_broker.bootstrap, topic, rules, env)
+        made.append(daemon)
+        return daemon
+
+    try:
+        yield make
+    finally:
+        for daemon in made:
+            daemon.cleanup()
+
+
+def comparable(alerts: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Article-driven alerts as sortable tuples, with the summary and reason (they carry the count)."""
+    return sorted((*alert_identity(a), a["summary"], a["reason"]) for a in alerts
+                  if a["kind"] not in TICK_KINDS)
+
+
+def by_story(articles: list[dict[str, Any]]) -> list[Out]:
+    """Keyed by story, the default partitioner keeps each story's articles in order in one partition."""
+    return [Out((a.get("story_id") or a["id"]).encode(), encode(public(a))) for a in articles]
+
+
+def outbox_holds(daemon: Daemon, count: int) -> bool:
+    return len(read_state(daemon.db).outbox) >= count
+
+
+def stop_cleanly(daemon: Daemon, timeout_s: float = 30.0) -> None:
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(timeout_s) == 0, daemon.tail()
+
+
+# --- 1. a stream over three partitions --------------------------------------------------------------
+def test_three_partitions_give_the_backtest_alerts_exactly_once(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory,
+) -> None:
+    """samples/articles.jsonl with rules/: each story in its own partition (key = story)."""
+    articles = read_jsonl(SAMPLES)
+    topic = fresh_topic(kafka_broker, "samples")
+    stories = [a["id"].split("-")[0] for a in articles]
+    keyed = zip(stories, articles, strict=True)
+    produce(kafka_broker.bootstrap, topic,
+            [Out(s.encode(), encode(a), PARTITION_OF_STORY[s]) for s, a in keyed])
+    ends = end_offsets(kafka_broker, topic)
+    assert ends == {p: stories.count(s) for s, p in PARTITION_OF_STORY.items()}
+    expected = backtest(RULES_DIR, SAMPLES)
+    assert len(comparable(expected)) >= 3
+
+    daemon = daemons(topic, RULES_DIR).start()
+    daemon.wait_offsets(ends)
+    state = daemon.wait_delivered()
+
+    assert comparable(state.alerts()) == comparable(expected)
+    assert not [a for a in state.alerts() if a["kind"] in TICK_KINDS]
+    assert Counter(daemon.printed()) == Counter(printed_identity(a) for a in state.alerts())
+    assert read_state(daemon.db).offsets == ends
+
+    def lag_is_zero() -> dict[Any, float] | None:  # consumer lag per partition on /metrics
+        lag = metric_samples(daemon.metrics(), "story_monitor_consumer_lag")
+        wanted = {frozenset({("partition", str(p))}) for p in range(3)}
+        return lag if wanted <= lag.keys() and not any(lag.values()) else None
+
+    daemon.wait_until("consumer lag 0 for partitions 0, 1, 2 on /metrics", lag_is_zero, timeout_s=20)
+    stop_cleanly(daemon)
+    assert committed_offsets(kafka_broker, daemon.group, topic) == ends
+    assert len(daemon.events("kafka_connected")) == 1 and not daemon.events("kafka_unreachable")
+
+
+# --- 2. kill -9 mid-stream ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_kill_9_mid_stream_loses_and_repeats_nothing(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory, tmp_path: Path,
+) -> None:
+    """Killed twice without warning while a long stream is half read; the third run finishes it."""
+    stream = generated_stream()
+    topic = fresh_topic(kafka_broker, "crash")
+    produce(kafka_broker.bootstrap, topic, by_story(stream))
+    ends = end_offsets(kafka_broker, topic)
+    assert sum(ends.values()) == len(stream) and all(ends.values())
+    expected = backtest(KAFKA_RULES, write_jsonl(tmp_path / "stream.jsonl", map(public, stream)))
+    assert len(expected) > 100
+
+    # Small batches: many commits, so a kill lands between and inside them. A short session
+    # timeout lets the group drop the killed member soon, instead of after the default 45s.
+    daemon = daemons(topic, KAFKA_RULES, **FAST_REJOIN, STORY_MONITOR_KAFKA__MAX_POLL_RECORDS="4").start()
+    kills = 0
+    for share in (0.2, 0.55):
+        want = int(len(expected) * share)
+        daemon.wait_until(f"{want} alerts in the outbox", partial(outbox_holds, daemon, want))
+        daemon.kill()
+        kills += 1
+        at_kill = read_state(daemon.db)
+        assert sum(at_kill.offsets.values()) < len(stream), "the run ended before the kill: lengthen it"
+        daemon.start()
+    daemon.wait_offsets(ends, timeout_s=120)
+    state = daemon.wait_delivered()
+
+    assert comparable(state.alerts()) == comparable(expected)
+    counted = Counter(state.events)
+    assert set(counted) == expected_events(stream), "an article was skipped or counted in the wrong story"
+    assert max(counted.values()) == 1
+    printed = daemon.printed()  # the console cannot tell what it printed just before a kill
+    assert set(printed) == {printed_identity(a) for a in expected}
+    assert len(printed) - len(expected) <= kills
+    stop_cleanly(daemon)
+    assert committed_offsets(kafka_broker, daemon.group, topic) == ends == read_state(daemon.db).offsets
+
+
+# --- 3. malformed records -------------------------------------------------------------------------
+GOOD = {"id": "bad-base", "title": "A title", "published_at": "2026-03-02T10:00:00Z"}
+MALFORMED: list[tuple[str, bytes | None, str]] = [  # (name, value, reason)
+    ("not-utf8", b'{"id": "x", "title": "caf\xe9"}', "not_utf8"),
+    ("not-json", b'{"id": "x", "title": ', "not_json"),
+    ("json-array", b'[{"id": "x", "title": "t"}]', "not_object"),
+    ("json-string", b'"Dockers strike at Brennport"', "not_object"),
+    ("missing-id", encode({k: v for k, v in GOOD.items() if k != "id"}), "missing_field"),
+    ("missing-title", encode({k: v for k, v in GOOD.items() if k != "title"}), "missing_field"),
+    ("id-not-string", encode({**GOOD, "id": 42}), "wrong_type"),
+    ("body-not-string", encode({**GOOD, "body": ["a", "list"]}), "wrong_type"),
+    ("bad-published-at", encode({**GOOD, "published_at": "last Tuesday"}), "bad_timestamp"),
+    ("oversized", encode({**GOOD, "body": "Brennport strike. " * 600}), "oversized"),  # ~10 KB > 4096
+    ("empty-value", b"", "not_json"),
+    ("tombstone", None, "empty"),
+]
+
+
+def test_malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_processed(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory,
+) -> None:
+    articles = read_jsonl(SAMPLES)
+    topic = fresh_topic(kafka_broker, "dlq")
+    records: list[Out] = []
+    bad_at: dict[int, str] = {}  # index in `records` -> malformed name
+    for i, article in enumerate(articles):  # a malformed record after every third article
+        story = article["id"].split("-")[0]
+        records.append(Out(story.encode(), encode(article), PARTITION_OF_STORY[story]))
+        if i % 3 == 2 and len(bad_at) < len(MALFORMED):
+            name, value, _ = MALFORMED[len(bad_at)]
+            bad_at[len(records)] = name
+            records.append(Out(f"key-{name}".encode(), value, len(bad_at) % 3,
+                               (("trace-id", f"trace-{name}".encode()),)))
+    assert len(bad_at) == len(MALFORMED)
+    placed = produce(kafka_broker.bootstrap, topic, records)
+    ends = end_offsets(kafka_broker, topic)
+
+    daemon = daemons(topic, RULES_DIR, STORY_MONITOR_KAFKA__MAX_MESSAGE_BYTES="4096").start()
+    daemon.wait_offsets(ends)
+    state = daemon.wait_delivered()
+
+    reasons = {name: reason for name, _, reason in MALFORMED}
+    values = {name: value for name, value, _ in MALFORMED}
+    dead = read_topic(kafka_broker, f"{topic}.dlq", len(MALFORMED))
+    assert len(dead) == len(MALFORMED)
+    seen = set()
+    for record in dead:
+        headers = dict(record.headers)
+        name = record.key.decode().removeprefix("key-")
+        seen.add(name)
+        index = next(i for i, n in bad_at.items() if n == name)
+        assert record.value == values[name], name  # the original bytes, untouched
+        assert headers[HEADER_PREFIX + "reason"].decode() == reasons[name], name
+        assert headers[HEADER_PREFIX + "detail"], name
+        assert headers[HEADER_PREFIX + "origin.topic"].decode() == topic
+        partition, offset = placed[index]
+        assert headers[HEADER_PREFIX + "origin.partition"].decode() == str(partition), name
+        assert headers[HEADER_PREFIX + "origin.offset"].decode() == str(offset), name
+        assert headers["trace-id"] == f"trace-{name}".encode(), "the record's own headers are kept"
+    assert seen == set(reasons)
+
+    # the valid articles went through as if alone
+    assert comparable(state.alerts()) == comparable(backtest(RULES_DIR, SAMPLES))
+    metrics = daemon.metrics()
+    errors = metric_samples(metrics, "story_monitor_decode_errors_total")
+    assert {dict(k)["reason"]: v for k, v in errors.items()} == dict(Counter(reasons.values()))
+    assert metric_samples(metrics, "story_monitor_articles_total")[frozenset()] == len(articles)
+    logged = daemon.events("records_dead_lettered")  # one line per batch, with counts
+    assert sum(e["count"] for e in logged) == len(MALFORMED) and len(logged) < len(MALFORMED)
+    assert all(e["topic"] == f"{topic}.dlq" for e in logged)
+    stop_cleanly(daemon)
+    assert committed_offsets(kafka_broker, daemon.group, topic) == ends
+
+
+# --- 4. the broker goes away and comes back ----------------------------------------------------------
+@pytest.mark.slow
+def test_broker_down_at_start_and_under_a_running_daemon_loses_nothing(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory, tmp_path: Path,
+) -> None:
+    """Kafka is down when the daemon starts, comes up, goes down under it, comes back (same port,
+    same data): the daemon recovers by itself, one log line per change of state."""
+    stream = generated_stream(stories=20, bursts=4, seed=11)
+    half = len(stream) // 2
+    topic = fresh_topic(kafka_broker, "outage")
+    produce(kafka_broker.bootstrap, topic, by_story(stream[:half]))
+    first = end_offsets(kafka_broker, topic)
+    expected = backtest(KAFKA_RULES, write_jsonl(tmp_path / "stream.jsonl", map(public, stream)))
+    daemon = daemons(topic, KAFKA_RULES)
+
+    def outage(unreachable: int) -> None:
+        kafka_broker.stop()  # keeps data and port
+        try:
+            if not daemon.alive():
+                daemon.start()
+            daemon.wait_until(f"kafka_unreachable #{unreachable} in the log",
+                              lambda: len(daemon.events("kafka_unreachable")) >= unreachable, 30)
+            time.sleep(5)  # several attempts (backoff capped at 2s here), still one log line
+            assert daemon.alive()
+        finally:
+            kafka_broker.start()
+
+    outage(1)  # at start
+    daemon.wait_offsets(first, timeout_s=60)
+    outage(2)  # under a running daemon
+    produce(kafka_broker.bootstrap, topic, by_story(stream[half:]))
+    ends = end_offsets(kafka_broker, topic)
+    assert sum(ends.values()) == len(stream)
+    daemon.wait_offsets(ends, timeout_s=90)
+    state = daemon.wait_delivered()
+
+    assert comparable(state.alerts()) == comparable(expected)
+    assert set(state.events) == expected_events(stream)
+    states = [e["event"] for e in daemon.logs() if e.get("event") in ("kafka_connected", "kafka_unreachable")]
+    assert states == ["kafka_unreachable", "kafka_connected"] * 2
+    stop_cleanly(daemon)
+    assert committed_offsets(kafka_broker, daemon.group, topic) == ends
+
+
+def test_sigterm_stops_a_daemon_that_never_reached_kafka(daemons: DaemonFactory) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    daemon = daemons("nowhere", KAFKA_RULES)
+    daemon.bootstrap = f"127.0.0.1:{port}"
+    daemon.start()
+    daemon.wait_until("kafka_unreachable", lambda: daemon.events("kafka_unreachable"), 30)
+    time.sleep(4)  # attempts at 0.5, 1, 2, 2s: one log line
+    assert len(daemon.events("kafka_unreachable")) == 1 and not daemon.events("kafka_connected")
+    signalled = time.monotonic()
+    stop_cleanly(daemon, timeout_s=15)
+    assert time.monotonic() - signalled < 10
+
+
+# --- 5. SIGTERM in the middle of a batch ---------------------------------------------------------------
+@pytest.mark.slow
+def test_sigterm_mid_batch_commits_finished_work_only_and_exits_0(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory, tmp_path: Path,
+) -> None:
+    """The real English model on long articles makes each batch take long enough to aim at."""
+    stream = generated_stream(stories=12, bursts=5, noise=0.2, seed=5, filler=3)
+    topic = fresh_topic(kafka_broker, "sigterm")
+    placed = produce(kafka_broker.bootstrap, topic, by_story(stream))
+    where = {a["id"]: p for a, p in zip(stream, placed, strict=True)}
+    ends = end_offsets(kafka_broker, topic)
+    drain_s = 20.0
+    env = {"STORY_MONITOR_NLP__MODEL": REAL_MODEL, "STORY_MONITOR_KAFKA__MAX_POLL_RECORDS": "24",
+           "STORY_MONITOR_KAFKA__DRAIN_TIMEOUT_S": str(drain_s)}
+    daemon = daemons(topic, KAFKA_RULES, **env).start()
+
+    def committed() -> int:
+        return sum(read_state(daemon.db).offsets.values())
+
+    # time one batch, then signal a third of the way into the next one
+    daemon.wait_until("a first batch", committed, timeout_s=90, every_s=0.01)
+    first, t_first = committed(), time.monotonic()
+    daemon.wait_until("a second batch", lambda: committed() > first, timeout_s=60, every_s=0.01)
+    second, batch_s = committed(), time.monotonic() - t_first
+    time.sleep(batch_s / 3)
+    assert committed() == second, f"batches take {batch_s:.2f}s, too short to aim at: lengthen the articles"
+    signalled = time.monotonic()
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(drain_s + 15) == 0, daemon.tail()
+    took = time.monotonic() - signalled
+
+    state = read_state(daemon.db)
+    done = state.offsets
+    kafka = committed_offsets(kafka_broker, daemon.group, topic)
+    assert kafka == done, "Kafka's committed offsets agree with the state store"
+    assert 0 < sum(done.values()) - second <= 24, "the batch in flight was finished, no other begun"
+    assert sum(done.values()) < sum(ends.values())
+    assert took < drain_s, f"shutdown took {took:.1f}s"
+    finished = [a for a in stream if where[a["id"]][1] < done.get(where[a["id"]][0], 0)]
+    assert set(state.events) == expected_events(finished), "events are exactly those of finished records"
+    finished_ids = {a["id"] for a in finished}
+    assert all(set(alert_identity(a)[4]) <= finished_ids for a in state.alerts())
+    assert daemon.events("shutdown_requested") and daemon.events("stopped")
+
+    daemon.start()  # the rest of the stream, from where the state store stands
+    daemon.wait_offsets(ends, timeout_s=120)
+    state = daemon.wait_delivered()
+    assert set(state.events) == expected_events(stream)
+    expected = backtest(KAFKA_RULES, write_jsonl(tmp_path / "stream.jsonl", map(public, stream)))
+    assert comparable(state.alerts()) == comparable(expected)
+    stop_cleanly(daemon)
+
+
+# --- 6. consumer settings and lag ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_consumer_uses_the_settings_survives_a_slow_batch_and_reports_lag(
+    kafka_broker: KafkaBroker, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch slower than the session timeout (but within max_poll_interval) causes no rebalance."""
+    topic = fresh_topic(kafka_broker, "settings")
+    article = read_jsonl(SAMPLES)[0]
+    produce(kafka_broker.bootstrap, topic,
+            [Out(None, encode({**article, "id": f"a-{p}-{i}"}), p) for p in range(3) for i in range(10)])
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_broker.bootstrap, topic=topic, group_id=f"{topic}-group",
+        max_poll_records=7, max_poll_interval_ms=15_000, session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+    )
+    metrics = Metrics()
+    source = KafkaSource(settings, metrics)
+    caplog.set_level(logging.INFO, logger="monitor.kafka")
+    try:
+        source.seek({})
+        records: list[Record] = []
+        deadline = time.monotonic() + 30
+        while len(records) < 30 and time.monotonic() < deadline:
+            batch = source.poll(settings.max_poll_records, 1.0)
+            assert len(batch) <= settings.max_poll_records
+            records += batch
+        assert len(records) == 30
+        consumer = source._consumer
+        assert consumer is not None
+        for key in ("max_poll_records", "max_poll_interval_ms", "session_timeout_ms",
+                    "heartbeat_interval_ms"):
+            assert consumer.config[key] == getattr(settings, key), key
+        assert consumer.config["enable_auto_commit"] is False
+        assert consumer.config["group_id"] == settings.group_id
+        assignment = consumer.assignment()
+        assert len(assignment) == 3
+
+        source.commit({(topic, p): 4 for p in range(3)})  # 4 of 10 done in each partition
+        caplog.clear()
+        time.sleep(8)  # "NLP" slower than the session timeout: the heartbeat thread keeps us in
+        assert source.poll(settings.max_poll_records, 1.0) == []
+        source.commit({(topic, p): 4 for p in range(3)})
+        assert consumer.assignment() == assignment
+        trouble = ("partitions_revoked", "kafka_commit_failed", "kafka_unreachable")
+        assert not [r for r in caplog.records if r.getMessage() in trouble]
+        assert committed_offsets(kafka_broker, settings.group_id, topic) == {0: 4, 1: 4, 2: 4}
+        lag = {p: metrics.registry.get_sample_value("story_monitor_consumer_lag", {"partition": str(p)})
+               for p in range(3)}
+        assert lag == {0: 6.0, 1: 6.0, 2: 6.0}
+        assert source.ready
+    finally:
+        source.close()
