@@ -46,6 +46,26 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
+class RepeatFilter(logging.Filter):
+    """Lets a repeating library message through once per ``window_s``, with how often it came."""
+
+    def __init__(self, window_s: float = 60.0) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        first, count = self._seen.get(key, (float("-inf"), 0))
+        if record.created - first < self.window_s:
+            self._seen[key] = (first, count + 1)
+            return False
+        self._seen[key] = (record.created, 0)
+        if count:
+            record.repeated = count
+        return True
+
+
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
@@ -53,5 +73,22 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    repeats = RepeatFilter()
     for noisy in ("kafka", "apscheduler", "slack_sdk", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        library = logging.getLogger(noisy)
+        library.setLevel(logging.WARNING)
+    handler.addFilter(_LibraryOnly(repeats, ("kafka", "apscheduler", "slack_sdk", "urllib3")))
+
+
+class _LibraryOnly(logging.Filter):
+    """Apply ``inner`` to records of the named libraries; our own events pass untouched."""
+
+    def __init__(self, inner: logging.Filter, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self.prefixes:
+            return bool(self.inner.filter(record))
+        return True

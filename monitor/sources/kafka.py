@@ -21,6 +21,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.decode import DecodeError
+from monitor.errors import SourceError
 from monitor.obs.metrics import Metrics
 from monitor.settings import KafkaSettings
 from monitor.sources.base import Record
@@ -174,7 +175,13 @@ class KafkaSource:
     def flush(self) -> None:
         """Make dead-letter records durable: called before the batch's offsets are stored."""
         if self._producer is not None:
-            self._producer.flush(timeout=60)
+            try:
+                self._producer.flush(timeout=self.settings.drain_timeout_s * 2)
+            except KafkaError as exc:  # nothing of this batch is committed: it comes back on restart
+                raise SourceError(
+                    f"kafka: dead-letter records could not be written to {self.settings.dead_letter_topic}"
+                    f" ({type(exc).__name__}); stopping without committing the batch, nothing is lost"
+                ) from None
         if self._unflushed:  # one line per batch with the counts, not one per record
             log.warning("records_dead_lettered", extra={"topic": self.settings.dead_letter_topic,
                                                         "count": self._unflushed.total(),
