@@ -24,10 +24,17 @@ class SourceError(MonitorError):
 
 
 class DeliveryError(Exception):
-    """A notifier could not deliver; ``permanent`` says whether retrying can help."""
+    """A notifier could not deliver; ``permanent`` says whether retrying can help.
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    ``maybe_delivered`` is true when the request may have reached the destination and been
+    acted on (a timeout or a dropped connection after sending), so the next attempt must
+    look for the message before posting; false when the answer proves nothing was posted.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None,
+                 maybe_delivered: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,52 @@ def test_a_lost_answer_then_restart_leaves_no_duplicate_and_keeps_the_thread(
     assert keys([parent, reply]) == [alert(1).key, alert(2).key]
     assert reply["thread_ts"] == parent["ts"]
     assert statuses(tmp_path)[alert(1).key][0] == "sent"
+
+
+FIRST_FAILURES: dict[str, Callable[[FakeSlack], object]] = {
+    "429": lambda f: f.fail_next(status=429, method="chat.postMessage"),
+    "503": lambda f: f.fail_next(status=503, method="chat.postMessage"),
+    "500": lambda f: f.fail_next(status=500, method="chat.postMessage"),
+    "dropped": lambda f: f.drop_response_after_store(),
+    "timed_out": lambda f: f.drop_response_after_store(hang=5.0),
+}
+
+
+@pytest.mark.parametrize(("failure", "status", "lookups"), [
+    ("429", "pending", 0),  # Slack refused it unread: just post again
+    ("503", "pending", 0),
+    ("500", "sending", 1),  # internal_error: Slack says part of it may have happened
+    ("dropped", "sending", 1),  # stored, then the connection closed without an answer
+    ("timed_out", "sending", 1),  # stored, then no answer before the client's timeout
+])
+def test_a_retry_checks_for_a_duplicate_only_when_the_failure_may_have_posted(
+    fake: FakeSlack, tmp_path: Path, failure: str, status: str, lookups: int
+) -> None:
+    fake.add_channel("#ports-desk")  # so that any duplicate check reaches conversations.history
+    commit(tmp_path, alert(1))
+    FIRST_FAILURES[failure](fake)
+    send = sender(tmp_path, notifier(fake, tmp_path, timeout_s=0.5))
+    send.step()
+    assert statuses(tmp_path)[alert(1).key][0] == status
+
+    assert send.drain(timeout_s=10)
+    assert len(fake.requests_for("conversations.history")) == lookups
+    assert keys(fake.messages) == [alert(1).key]
+    assert statuses(tmp_path)[alert(1).key][0] == "sent"
+
+
+def test_a_rate_limited_duplicate_check_is_made_again_before_posting(fake: FakeSlack, tmp_path: Path) -> None:
+    commit(tmp_path, alert(1))
+    fake.drop_response_after_store()  # posted, answer lost
+    fake.fail_next(status=429, method="conversations.history")  # the check itself is refused
+    send = sender(tmp_path, notifier(fake, tmp_path), replace(FAST, retry_base_s=0.0))  # retry at once
+    send.step()
+    send.step()
+    assert statuses(tmp_path)[alert(1).key] == ("sending", "ratelimited")  # still in doubt
+
+    assert send.drain(timeout_s=10)
+    assert [r["status"] for r in fake.requests_for("conversations.history")] == [429, 200]
+    assert keys(fake.messages) == [alert(1).key]
 
 
 def test_threads_survive_a_restart(fake: FakeSlack, tmp_path: Path) -> None:

@@ -126,39 +126,55 @@ def test_maybe_sent_posts_when_nothing_was_posted(fake: FakeSlack) -> None:
     assert keys(fake.messages) == [alert(1).key]
 
 
-FAULTS: list[tuple[dict[str, Any], str, bool, float | None]] = [
-    ({"status": 429, "retry_after": 3}, "ratelimited", False, 3.0),
-    ({"status": 500}, "internal_error", False, None),
-    ({"status": 502}, "bad_gateway", False, None),
-    ({"status": 503}, "service_unavailable", False, None),
-    ({"error": "invalid_auth"}, "invalid_auth", True, None),
-    ({"error": "not_authed"}, "not_authed", True, None),
-    ({"error": "account_inactive"}, "account_inactive", True, None),
-    ({"error": "token_revoked"}, "token_revoked", True, None),
-    ({"error": "channel_not_found"}, "channel_not_found", True, None),
-    ({"error": "is_archived"}, "is_archived", True, None),
-    ({"error": "not_in_channel"}, "not_in_channel", True, None),
-    ({"error": "msg_too_long"}, "msg_too_long", True, None),
-    ({"delay": 1.5}, "timeout", False, None),
+# fault, code, permanent, retry_after, maybe_delivered (Slack may have posted all the same)
+FAULTS: list[tuple[dict[str, Any], str, bool, float | None, bool]] = [
+    ({"status": 429, "retry_after": 3}, "ratelimited", False, 3.0, False),
+    ({"status": 500}, "internal_error", False, None, True),  # "some aspect ... may have succeeded"
+    ({"status": 502}, "bad_gateway", False, None, True),  # a gateway may have passed it on
+    ({"status": 503}, "service_unavailable", False, None, False),
+    ({"error": "fatal_error"}, "fatal_error", False, None, True),
+    ({"error": "request_timeout"}, "request_timeout", False, None, False),
+    ({"error": "invalid_auth"}, "invalid_auth", True, None, False),
+    ({"error": "not_authed"}, "not_authed", True, None, False),
+    ({"error": "account_inactive"}, "account_inactive", True, None, False),
+    ({"error": "token_revoked"}, "token_revoked", True, None, False),
+    ({"error": "channel_not_found"}, "channel_not_found", True, None, False),
+    ({"error": "is_archived"}, "is_archived", True, None, False),
+    ({"error": "not_in_channel"}, "not_in_channel", True, None, False),
+    ({"error": "msg_too_long"}, "msg_too_long", True, None, False),
+    ({"delay": 1.5}, "timeout", False, None, True),  # sent, no answer in time
 ]
 
 
-@pytest.mark.parametrize(("fault", "code", "permanent", "retry_after"), FAULTS)
+@pytest.mark.parametrize(("fault", "code", "permanent", "retry_after", "maybe"), FAULTS)
 def test_slack_errors_map_to_retry_or_park(
-    fake: FakeSlack, fault: dict[str, Any], code: str, permanent: bool, retry_after: float | None
+    fake: FakeSlack, fault: dict[str, Any], code: str, permanent: bool, retry_after: float | None,
+    maybe: bool,
 ) -> None:
     slack = notifier(fake, timeout_s=0.5)
     fake.fail_next(method="chat.postMessage", **fault)
     with pytest.raises(SlackFailure) as info:
         slack.send(alert(1))
-    assert (info.value.code, info.value.permanent, info.value.retry_after) == (code, permanent, retry_after)
+    failure = info.value
+    assert (failure.code, failure.permanent, failure.retry_after, failure.maybe_delivered) == (
+        code, permanent, retry_after, maybe)
 
 
-def test_a_dropped_connection_is_transient(fake: FakeSlack) -> None:
+def test_a_dropped_connection_is_transient_and_may_have_posted(fake: FakeSlack) -> None:
     fake.drop_response_after_store()
     with pytest.raises(SlackFailure) as info:
         notifier(fake).send(alert(1))
-    assert (info.value.code, info.value.permanent) == ("connection_error", False)
+    assert (info.value.code, info.value.permanent, info.value.maybe_delivered) == (
+        "connection_error", False, True)
+
+
+def test_a_refused_connection_cannot_have_posted() -> None:
+    with FakeSlack() as gone:
+        slack = notifier(gone)
+    with pytest.raises(SlackFailure) as info:
+        slack.send(alert(1))
+    assert (info.value.code, info.value.permanent, info.value.maybe_delivered) == (
+        "connection_error", False, False)
 
 
 def test_rejected_blocks_fall_back_once_to_plain_text(fake: FakeSlack) -> None:
@@ -187,13 +203,14 @@ def test_webhook_delivers_and_maps_errors(fake: FakeSlack) -> None:
     hook = SlackNotifier.from_settings(SlackSettings(webhook_url=SecretStr(fake.webhook_url)))
     hook.send(alert(1))
     assert fake.messages_in("#webhook")[0]["blocks"][0]["type"] == "header"
-    for fault, code, permanent in [({"error": "channel_not_found"}, "channel_not_found", True),
-                                   ({"status": 500}, "internal_error", False),
-                                   ({"status": 429, "retry_after": 2}, "ratelimited", False)]:
+    for fault, code, permanent, maybe in [({"error": "channel_not_found"}, "channel_not_found", True, False),
+                                          ({"status": 500}, "internal_error", False, True),
+                                          ({"status": 503}, "service_unavailable", False, False),
+                                          ({"status": 429, "retry_after": 2}, "ratelimited", False, False)]:
         fake.fail_next(method="webhook", **fault)
         with pytest.raises(SlackFailure) as info:
             hook.send(alert(2))
-        assert (info.value.code, info.value.permanent) == (code, permanent)
+        assert (info.value.code, info.value.permanent, info.value.maybe_delivered) == (code, permanent, maybe)
     fake.fail_next(method="webhook", error="invalid_blocks")
     hook.send(alert(3))
     assert fake.messages_in("#webhook")[-1]["blocks"] is None

@@ -60,9 +60,11 @@ class Outbox:
             (ref, time.time(), seq),
         )
 
-    def retry(self, seq: int, at: float, error: str) -> None:
+    def retry(self, seq: int, at: float, error: str, *, maybe_delivered: bool = False) -> None:
+        """Try again at ``at``; back to 'pending' (no duplicate check) unless the alert may be out."""
         self.conn.execute(
-            "UPDATE outbox SET next_at=?, last_error=? WHERE seq=?", (at, error[:500], seq)
+            "UPDATE outbox SET next_at=?, last_error=?, status=? WHERE seq=?",
+            (at, error[:500], "sending" if maybe_delivered else "pending", seq),
         )
 
     def park(self, seq: int, error: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from monitor.errors import DeliveryError
 from monitor.notify.base import Notifier
-from monitor.notify.outbox import Outbox
+from monitor.notify.outbox import Outbox, OutboxItem
 
 log = logging.getLogger("monitor.sender")
 
@@ -69,7 +69,7 @@ class Sender:
         try:
             delivery = self.notifier.send(item.alert, maybe_sent=item.maybe_sent)
         except DeliveryError as exc:
-            return self._failed(item.seq, item.attempts + 1, item.alert.key, exc)
+            return self._failed(item, exc)
         self.outbox.sent(item.seq, delivery.ref)
         self.results["ok"] += 1
         if self._failing is not None:
@@ -77,7 +77,8 @@ class Sender:
             self._failing = None
         return 0.0
 
-    def _failed(self, seq: int, attempts: int, key: str, exc: DeliveryError) -> float:
+    def _failed(self, item: OutboxItem, exc: DeliveryError) -> float:
+        seq, attempts, key = item.seq, item.attempts + 1, item.alert.key
         if exc.permanent:
             self.outbox.park(seq, exc.reason)
             self.results["parked"] += 1
@@ -86,7 +87,10 @@ class Sender:
             return 0.0
         backoff = min(self.pacing.retry_max_s, self.pacing.retry_base_s * 2 ** min(attempts - 1, 16))
         delay = max(exc.retry_after or 0.0, backoff * (0.5 + random.random() / 2))
-        self.outbox.retry(seq, self.wall() + delay, exc.reason)
+        # An earlier attempt that may have posted stays in doubt until a send succeeds: a
+        # 429 on the duplicate check itself proves nothing about it.
+        maybe = exc.maybe_delivered or item.maybe_sent
+        self.outbox.retry(seq, self.wall() + delay, exc.reason, maybe_delivered=maybe)
         self.results["retry"] += 1
         if self._failing != exc.reason:  # log once per state change, not per attempt
             log.warning("slack_delivery_failing", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})

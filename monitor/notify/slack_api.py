@@ -1,7 +1,8 @@
 """The Slack calls under the notifiers, and what their failures mean for delivery.
 
 Every failed call becomes a :class:`SlackFailure` that says whether a retry can help
-(``permanent``) and how long to wait (``retry_after``).
+(``permanent``), how long to wait (``retry_after``) and whether Slack may have acted on
+the request anyway (``maybe_delivered``, so the next attempt looks for the message first).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ LOOKBACK = 200  # messages (of the channel, or of the thread from its start) sea
 _CODE = re.compile(r"^[a-z_]{2,64}$")
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                        "request_timeout", "timeout", "connection_error"})
+# Error answers after which the message may exist all the same. Slack documents both codes
+# as "it's possible some aspect of the operation succeeded before the error was raised";
+# a 5xx other than 503 may come from a gateway that had already passed the request on.
+# 429, 503 (service_unavailable) and request_timeout (the body never arrived) refuse it unread.
+MAYBE_DONE = frozenset({"internal_error", "fatal_error"})
+NOT_DONE = frozenset({"ratelimited", "service_unavailable", "request_timeout"})
 HINTS = {
     "invalid_auth": "Slack rejected the token; check slack.token (SLACK_BOT_TOKEN)",
     "not_authed": "no token was sent; set slack.token (SLACK_BOT_TOKEN)",
@@ -55,12 +62,13 @@ class SlackFailure(DeliveryError):
     """A failed Slack call, with Slack's error ``code`` and whether a retry can help."""
 
     def __init__(
-        self, code: str, *, permanent: bool, retry_after: float | None = None, where: str = ""
+        self, code: str, *, permanent: bool, retry_after: float | None = None, where: str = "",
+        maybe_delivered: bool = False,
     ) -> None:
         hint = HINTS.get(code, "")
         detail = "; ".join(p for p in (hint, where) if p)
         super().__init__(f"{code}: {detail}" if permanent and detail else code,
-                         permanent=permanent, retry_after=retry_after)
+                         permanent=permanent, retry_after=retry_after, maybe_delivered=maybe_delivered)
         self.code = code
 
 
@@ -71,13 +79,26 @@ def failure(code: str, status: int = 200, retry_after: float | None = None, wher
     if status == 429 or code == "ratelimited":
         return SlackFailure("ratelimited", permanent=False, retry_after=retry_after or 1.0)
     transient = status >= 500 or code in TRANSIENT
-    return SlackFailure(code, permanent=not transient, where=where)
+    return SlackFailure(code, permanent=not transient, where=where, maybe_delivered=_maybe_done(code, status))
+
+
+def _maybe_done(code: str, status: int) -> bool:
+    """Whether Slack may have acted on a request it answered with an error."""
+    if status == 503 or code in NOT_DONE:
+        return False
+    return status >= 500 or code in MAYBE_DONE
 
 
 def transport_failure(exc: BaseException) -> SlackFailure:
-    """Timeouts, refused or dropped connections: Slack may come back, retry."""
+    """Timeouts, refused or dropped connections: Slack may come back, retry.
+
+    urllib wraps in URLError what fails before the whole request is sent (DNS, connect, TLS,
+    send): Slack cannot have acted on it. Anything else (a read timeout, RemoteDisconnected,
+    a reset while waiting for the answer) came after Slack had the request: it may be posted.
+    """
     timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
-    return SlackFailure("timeout" if timed_out else "connection_error", permanent=False)
+    return SlackFailure("timeout" if timed_out else "connection_error", permanent=False,
+                        maybe_delivered=not isinstance(exc, URLError))
 
 
 _TRANSPORT = (URLError, OSError, http.client.HTTPException)
