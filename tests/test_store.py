@@ -52,7 +52,8 @@ def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
     from monitor.notify.outbox import Outbox
 
     engine = Engine(ruleset(rule(count=1)))
-    alerts = engine.process(matches("r", item("1", 0), item("2", 50)))
+    alerts = engine.process(matches("r", item("1", 0, story_id="s1"), item("2", 1, story_id="s2")))
+    assert len(alerts) == 2
     store = Store(tmp_path)
     store.commit({}, Delta(), alerts)
     outbox = Outbox(tmp_path)
