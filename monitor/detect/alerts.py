@@ -25,7 +25,7 @@ def build_alert(rule: Rule, ruleset: RuleSet, story: str, signal: Signal) -> Ale
     actors = _actor_names(rule, ruleset, events)
     keywords = tuple(sorted({k for e in events for k in e.keywords if k in rule.match.phrases}))
     return Alert(
-        key=alert_key(rule.id, story, signal.kind, signal.at),
+        key=alert_key(rule.id, story, _key_kind(signal), signal.at),
         rule=rule.id,
         kind=signal.kind,  # type: ignore[arg-type]
         at=datetime.fromtimestamp(signal.at, UTC),
@@ -45,6 +45,12 @@ def build_alert(rule: Rule, ruleset: RuleSet, story: str, signal: Signal) -> Ale
     )
 
 
+def _key_kind(signal: Signal) -> str:
+    """A ``resolved`` signal names the detector it ends, so two endings at once keep two keys."""
+    of = signal.extra.get("of")
+    return f"{signal.kind}-{of}" if of else signal.kind
+
+
 def _actor_names(rule: Rule, ruleset: RuleSet, events: tuple[Event, ...]) -> tuple[str, ...]:
     present = {a for e in events for a, _ in e.actors}
     wanted = list(rule.match.actors) + [a for a in rule.match.any_actors if a in present]
@@ -56,7 +62,8 @@ def _summary(signal: Signal, actors: tuple[str, ...], keywords: tuple[str, ...])
     if keywords:
         about += " + " + ", ".join(keywords)
     if signal.kind == "threshold" and signal.window_s:
-        return f"{signal.count} articles in {format_duration(signal.window_s)}: {about}"
+        plural = "" if signal.count == 1 else "s"
+        return f"{signal.count} article{plural} in {format_duration(signal.window_s)}: {about}"
     return f"{signal.explanation}: {about}"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from monitor.detect.base import Signal, cooled, mark_fired
+from monitor.detect.base import Signal
+from monitor.detect.lifecycle import FIRED, RESOLVED, Lifecycle, Reading, leaving
 from monitor.detect.state import Event, StoryState
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
@@ -18,36 +19,50 @@ class ThresholdDetector:
     kind = "threshold"
 
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
-        return self._evaluate(rule, state, now)
+        life = self._life(rule)
+        signals = self._advance(rule, state, now, inclusive=False)
+        done = life.step(state, now, self._read(rule, state, now))
+        return signals + self._signals(rule, state, now, done)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
-        return self._evaluate(rule, state, now, fire=False)
+        return self._advance(rule, state, now, inclusive=True)
 
-    def _evaluate(self, rule: Rule, state: StoryState, now: float, *, fire: bool = True) -> list[Signal]:
+    def _life(self, rule: Rule) -> Lifecycle:
+        return Lifecycle(self.kind, rule.threshold.pending.total_seconds(), rule.cooldown.total_seconds())
+
+    def _read(self, rule: Rule, state: StoryState, t: float) -> Reading:
+        window = rule.threshold.window.total_seconds()
+        count = state.count(t - window, t)
+        return Reading(fire=count >= rule.threshold.count, hold=count >= _resolve_level(rule))
+
+    def _advance(self, rule: Rule, state: StoryState, now: float, *, inclusive: bool) -> list[Signal]:
+        window = rule.threshold.window.total_seconds()
+        start = float(state.slot(self.kind).get("checked", float("-inf")))
+        moments = leaving(state.times, start, now, (window,))
+        done = self._life(rule).advance(
+            state, now, moments, lambda t: self._read(rule, state, t), inclusive=inclusive
+        )
+        return [s for t, d in done for s in self._signals(rule, state, t, d)]
+
+    def _signals(self, rule: Rule, state: StoryState, t: float, done: str | None) -> list[Signal]:
         window = rule.threshold.window.total_seconds()
         need = rule.threshold.count
-        slot = state.slot(self.kind)
-        count = state.count(now - window, now)
-        signals: list[Signal] = []
-        if slot.get("active") and count < max(1, math.ceil(need * RESOLVE_FRACTION)):
-            slot["active"] = False
-            if rule.notify_resolved:
-                signals.append(Signal(
-                    "resolved", now, "fell_below_threshold",
-                    f"down to {count} article{'s' if count != 1 else ''} in {format_duration(window)}",
-                    count=count, threshold=need, window_s=window,
-                ))
-        if not fire or slot.get("active") or count < need:
-            return signals
-        slot["active"] = True  # even inside the cooldown: only a fresh rise may alert later
-        if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
-            slot["suppressed"] = int(slot.get("suppressed", 0)) + 1
-            return signals
-        mark_fired(state, self.kind, now)
-        events = tuple(state.between(now - window, now))
-        signals.append(Signal(
-            self.kind, now, "rising_edge",
-            f"{count} articles in {format_duration(window)} reached the threshold of {need}",
-            events=events, count=count, threshold=need, window_s=window,
-        ))
-        return signals
+        count = state.count(t - window, t)
+        if done == FIRED:
+            return [Signal(
+                self.kind, t, "rising_edge",
+                f"{count} article{'s' if count != 1 else ''} in {format_duration(window)}"
+                f" reached the threshold of {need}",
+                events=tuple(state.between(t - window, t)), count=count, threshold=need, window_s=window,
+            )]
+        if done == RESOLVED and rule.notify_resolved:
+            return [Signal(
+                "resolved", t, "fell_below_threshold",
+                f"down to {count} article{'s' if count != 1 else ''} in {format_duration(window)}",
+                count=count, threshold=need, window_s=window, extra={"of": self.kind},
+            )]
+        return []
+
+
+def _resolve_level(rule: Rule) -> int:
+    return max(1, math.ceil(rule.threshold.count * RESOLVE_FRACTION))

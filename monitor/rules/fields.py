@@ -216,8 +216,8 @@ class RuleReader:
                 self._bad(knode, where, "unknown key" + did_you_mean(key, known))
                 continue
             current = getattr(default, key)
-            if isinstance(current, timedelta):
-                changes[key] = self._duration(vnode, where)
+            if isinstance(current, timedelta):  # zero is allowed where it is the default
+                changes[key] = self._duration(vnode, where, allow_zero=not current)
                 continue
             value = plain(vnode)
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -40,6 +40,7 @@ class MatchSpec:
 class Threshold:
     count: int = 3
     window: timedelta = timedelta(hours=6)
+    pending: timedelta = timedelta(0)  # the count must stay at or above ``count`` this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,9 @@ class SpikeParams:
     baseline: timedelta = timedelta(days=7)
     factor: float = 3.0
     min_count: int = 3
-    warmup: timedelta = timedelta(days=1)
+    warmup: timedelta = timedelta(days=1)  # a story younger than this cannot spike
+    pending: timedelta = timedelta(0)  # the rate must stay above the level this long first
+    resolve: float = 0.5  # back to normal below this fraction of the firing level
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class NewActorParams:
     recent: timedelta = timedelta(hours=24)
     baseline: timedelta = timedelta(days=7)
     min_articles: int = 2
+    min_baseline: int = 1  # articles the baseline needs before anyone counts as new
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +68,13 @@ class ShiftParams:
     baseline: timedelta = timedelta(days=7)
     min_articles: int = 3
     level: float = 0.0  # 0 = the calibrated default of the shift detector
+    resolve: float = 0.5  # re-armed once the divergence falls below this fraction of the level
 
 
 @dataclass(frozen=True, slots=True)
 class SilenceParams:
     after: timedelta = timedelta(hours=24)
+    min_articles: int = 2  # a story counts as running with this many articles within ``after``
 
 
 @dataclass(frozen=True, slots=True)

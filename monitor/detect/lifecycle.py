@@ -1,0 +1,134 @@
+"""The life of a condition-style alert: idle, pending, active, resolved, with cooldown.
+
+A detector reads its condition at a moment as two booleans: at or above the firing
+level, and at or above the lower resolve level. ``Lifecycle.step`` turns a sequence of
+readings into named transitions. Between articles a count over a sliding window can only
+change when an article leaves a window, so ``Lifecycle.advance`` reads the condition at
+exactly those moments (and at the end of a pending period): transitions then happen at
+times fixed by the articles alone, whether the clock ticks once a minute, once a batch,
+or never. That is what lets a replay with a restart in the middle give the same alerts.
+
+State lives in the detector's slot (``phase``, ``since``, ``checked``, ``fired_at`` and
+counters), so it is saved with the offsets like everything else.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from monitor.detect.base import cooled, mark_fired
+from monitor.detect.state import StoryState
+
+IDLE, PENDING, ACTIVE = "idle", "pending", "active"
+
+# Transitions, as named reasons.
+FIRED = "fired"
+SUPPRESSED = "suppressed_by_cooldown"  # fired, but within the cooldown: counted, not sent
+RESOLVED = "resolved"
+ABANDONED = "pending_abandoned"  # fell back below the firing level before the pending period ended
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Where a detector's condition stands at one moment."""
+
+    fire: bool  # at or above the firing level
+    hold: bool  # at or above the resolve level (lower): an active alert stays active
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Hysteresis, pending period and cooldown for one detector kind of one story."""
+
+    kind: str
+    pending_s: float = 0.0
+    cooldown_s: float = 0.0
+
+    def phase(self, state: StoryState) -> str:
+        return str(state.slot(self.kind).get("phase", IDLE))
+
+    def step(self, state: StoryState, t: float, reading: Reading, *, may_start: bool = True) -> str | None:
+        """Apply one reading at time ``t``; returns the transition it caused, if any.
+
+        ``may_start`` is False for readings between articles: a rise starts only with an article.
+        """
+        slot = state.slot(self.kind)
+        phase = self.phase(state)
+        if phase == ACTIVE:
+            if reading.hold:
+                return None
+            slot["phase"] = IDLE
+            slot["resolved_at"] = t
+            return RESOLVED
+        if phase == PENDING:
+            if not reading.fire:
+                slot["phase"] = IDLE
+                _bump(slot, ABANDONED)
+                return ABANDONED
+            return self._fire(state, t) if t >= self.due(state) else None
+        if not (reading.fire and may_start):
+            return None
+        slot["since"] = t
+        if self.pending_s > 0:
+            slot["phase"] = PENDING
+            return None
+        return self._fire(state, t)
+
+    def due(self, state: StoryState) -> float:
+        """When a pending rise becomes an alert (infinite when nothing is pending)."""
+        slot = state.slot(self.kind)
+        if slot.get("phase") != PENDING:
+            return float("inf")
+        return float(slot["since"]) + self.pending_s
+
+    def advance(
+        self, state: StoryState, until: float, moments: Iterable[float],
+        read: Callable[[float], Reading], *, inclusive: bool,
+    ) -> list[tuple[float, str]]:
+        """Read the condition at each moment after the last check up to ``until``.
+
+        ``moments`` are the times at which the condition may change without an article
+        (an article leaving a window); the end of a pending period is added here.
+        """
+        slot = state.slot(self.kind)
+        start = float(slot.get("checked", float("-inf")))
+        out: list[tuple[float, str]] = []
+        if self.phase(state) != IDLE:
+            points = {m for m in moments if start < m} | {self.due(state)}
+            for t in sorted(points):
+                if t > until or (t == until and not inclusive):
+                    break
+                done = self.step(state, t, read(t), may_start=False)
+                if done is not None:
+                    out.append((t, done))
+                if self.phase(state) == IDLE:
+                    break
+        slot["checked"] = max(start, until)
+        return out
+
+    def _fire(self, state: StoryState, t: float) -> str:
+        slot = state.slot(self.kind)
+        slot["phase"] = ACTIVE
+        if not cooled(state, self.kind, t, self.cooldown_s):
+            _bump(slot, SUPPRESSED)
+            return SUPPRESSED
+        mark_fired(state, self.kind, t)
+        return FIRED
+
+
+def leaving(times: list[float], start: float, end: float, spans: Iterable[float]) -> list[float]:
+    """Moments in (start, end] when an article at one of ``times`` leaves a window of ``spans``."""
+    out: list[float] = []
+    for span in spans:
+        lo = bisect.bisect_right(times, start - span)
+        hi = bisect.bisect_right(times, end - span)
+        out.extend(t + span for t in times[lo:hi])
+    return out
+
+
+def _bump(slot: dict[str, object], name: str) -> None:
+    counts = slot.setdefault("counts", {})
+    assert isinstance(counts, dict)
+    counts[name] = int(counts.get(name, 0)) + 1
