@@ -1,0 +1,53 @@
+"""What an article is about, as weighted features: its salient terms and its actors.
+
+Shared by the framing-shift detector and the story clustering. Terms come from
+annotation (content lemmas and adjacent pairs, stop-words and page boilerplate left out)
+in text order, title first; news is written top-down, so a term's weight falls with its
+position: ``1 + LEAD_BONUS * 0.5 ** (position / LEAD_HALF_LIFE)``, three for the headline,
+about two twenty terms in, one at the bottom. Words of an actor's name are left out of the
+terms ("ban", "moon" for Ban Ki-moon): the actor itself is a feature, ``@<actor id>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from monitor.detect.state import Event
+
+LEAD_BONUS = 2.0
+LEAD_HALF_LIFE = 20.0  # terms
+ACTOR_WEIGHT = 2.0
+ACTOR_PREFIX = "@"
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The lower-case words of display names: 'Ban Ki-moon' -> ban, ki, moon."""
+    return frozenset(w.lower() for n in names for w in _WORD.findall(n))
+
+
+def features(
+    event: Event, *, skip_actors: Iterable[str] = (), skip_words: Iterable[str] = ()
+) -> dict[str, float]:
+    """Feature -> weight for one article; ``skip_*`` leave out what every article of a rule shares."""
+    names = name_words(n for _, n in event.actors) | frozenset(skip_words)
+    out: dict[str, float] = {}
+    for i, term in enumerate(event.terms):
+        if any(w in names for w in term.split(" ")):
+            continue
+        out[term] = 1.0 + LEAD_BONUS * 0.5 ** (i / LEAD_HALF_LIFE)
+    skipped = set(skip_actors)
+    for actor, _ in event.actors:
+        if actor not in skipped:
+            out[ACTOR_PREFIX + actor] = ACTOR_WEIGHT
+    return out
+
+
+def label(feature: str, events: Iterable[Event]) -> str:
+    """How a feature reads in an alert: the term itself, or the actor's fullest display name."""
+    if not feature.startswith(ACTOR_PREFIX):
+        return feature
+    actor = feature[len(ACTOR_PREFIX):]
+    names = [n for e in events for a, n in e.actors if a == actor]
+    return max(names, key=lambda n: (len(n), n)) if names else actor

@@ -1,0 +1,189 @@
+"""Shift: the words and actors of a story's recent articles move away from its baseline.
+
+On each article, when the recent window and the baseline before it each hold at least
+``min_articles`` articles, the two are compared (``monitor.detect.framing``): D is the
+Jensen-Shannon divergence of their salience-weighted term and actor distributions under
+a shared informative prior. Long articles always differ a lot from one another, so D alone
+says little; it is set against the same articles split at random into two groups of the
+same sizes (``PERMUTATIONS`` re-splits, all of them when there are fewer, drawn with a seed
+made of the story and the time so that a replay draws the same):
+
+    z = (D - mean D of the re-splits) / their standard deviation
+
+The shift fires when z reaches ``level`` (``LEVEL`` when the rule leaves it at 0) and D is
+at least ``MIN_DIVERGENCE`` (a re-run of the same wire copy is no shift). With fewer than
+``MIN_FOR_Z`` re-splits (tiny windows) the real split must be more divergent than every
+one of them; with one article on each side there is none, so with ``min_articles: 1`` any
+article that is not a re-run of the one before is a shift. Once told, a shift stays told
+until the articles behind it have all left the recent window or z falls below
+``resolve * level``; then it may fire again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.detect.base import Signal
+from monitor.detect.features import features, label
+from monitor.detect.framing import Comparison, Term, compare, split_divergences
+from monitor.detect.lifecycle import FIRED, Lifecycle, Reading
+from monitor.detect.state import Event, StoryState
+from monitor.model import Changes, TermChange
+from monitor.rules.durations import format_duration
+from monitor.rules.schema import Rule
+
+LEVEL = 2.5  # standard deviations above chance; calibrated on the news corpus (docs/detectors.md)
+MIN_DIVERGENCE = 0.05
+PERMUTATIONS = 100  # re-splits drawn (all of them when there are fewer)
+MIN_FOR_Z = 10  # with fewer re-splits the real one must beat them all
+MAX_WINDOW = 60  # the most recent articles of each window that take part
+MAX_LISTED = 8
+MIN_Z = 0.5  # a listed term moved at least this many standard errors
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One comparison of a story's windows, and how it stands against chance."""
+
+    recent: tuple[Event, ...]
+    baseline: tuple[Event, ...]
+    comparison: Comparison
+    splits: int  # other ways to split the same articles that were tried
+    z: float | None  # standard deviations above their mean, when there are enough of them
+    beats_all: bool  # more divergent than every one of them (true when there are none)
+
+    def passes(self, level: float) -> bool:
+        return self.beats_all if self.z is None else self.z >= level
+
+    def reading(self, level: float, resolve: float) -> Reading:
+        d = self.comparison.divergence
+        return Reading(
+            fire=d >= MIN_DIVERGENCE and self.passes(level),
+            hold=d >= MIN_DIVERGENCE * resolve and self.passes(level * min(1.0, resolve)),
+        )
+
+    def describe(self, level: float) -> str:
+        d = f"divergence {self.comparison.divergence:.2f}"
+        n = len(self.recent) + len(self.baseline)
+        if not self.splits:
+            return f"{d}, one article on each side"
+        if self.z is None:
+            return f"{d}, above all {self.splits} other splits of the same {n} articles"
+        return (f"{d}, {self.z:.1f} sd above {self.splits} random re-splits of the same {n} articles"
+                f" (level {level:g})")
+
+
+def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str) -> Verdict:
+    """Compare the windows and set the divergence against random re-splits of their articles."""
+    recent, baseline = tuple(recent[-MAX_WINDOW:]), tuple(baseline[-MAX_WINDOW:])
+    bags = [features(e) for e in recent + baseline]
+    k, n = len(recent), len(bags)
+    observed = compare(bags[:k], bags[k:])
+    splits = _splits(n, k, seed)
+    masks = np.zeros((len(splits) + 1, n), dtype=bool)
+    masks[0, :k] = True
+    for row, chosen in enumerate(splits, start=1):
+        masks[row, list(chosen)] = True
+    found = split_divergences(bags, masks)
+    real, null = float(found[0]), found[1:]
+    beats_all = bool((null < real).all())
+    z = None
+    if len(splits) >= MIN_FOR_Z:
+        sd = float(null.std())
+        z = (real - float(null.mean())) / sd if sd > 0 else (math.inf if beats_all else 0.0)
+    return Verdict(recent, baseline, observed, len(splits), z, beats_all)
+
+
+def _splits(n: int, k: int, seed: str) -> list[frozenset[int]]:
+    """Ways to pick k of n articles as 'recent' other than the real one and its mirror image:
+    all of them when there are at most PERMUTATIONS, else PERMUTATIONS drawn with ``seed``."""
+    real, mirror = frozenset(range(k)), frozenset(range(k, n))
+    if math.comb(n, k) <= PERMUTATIONS + 2:
+        every = (frozenset(c) for c in itertools.combinations(range(n), k))
+        return [s for s in every if s not in (real, mirror)]
+    rnd = random.Random(seed)
+    out: list[frozenset[int]] = []
+    while len(out) < PERMUTATIONS:
+        pick = frozenset(rnd.sample(range(n), k))
+        if pick not in (real, mirror):
+            out.append(pick)
+    return out
+
+
+class ShiftDetector:
+    """Fires when the framing of a story's recent articles departs from its baseline."""
+
+    kind = "shift"
+
+    def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
+        p = rule.shift
+        recent_s, baseline_s = p.recent.total_seconds(), p.baseline.total_seconds()
+        life = Lifecycle(self.kind, 0.0, rule.cooldown.total_seconds())
+        slot = state.slot(self.kind)
+        if life.phase(state) != "idle" and now >= float(slot.get("since", now)) + recent_s:
+            life.step(state, now, Reading(fire=False, hold=False))  # the window has turned over
+        recent = state.between(now - recent_s, now)
+        baseline = state.between(now - recent_s - baseline_s, now - recent_s)
+        if len(recent) < p.min_articles or len(baseline) < max(1, p.min_articles):
+            return []
+        verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
+        level = p.level or LEVEL
+        slot["z"] = None if verdict.z is None else _finite(verdict.z)
+        done = life.step(state, now, verdict.reading(level, p.resolve))
+        if done != FIRED:
+            return []
+        return [_signal(self.kind, now, verdict, level, format_duration(p.recent))]
+
+    def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
+        return []
+
+
+def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) -> Signal:
+    events = verdict.recent + verdict.baseline
+    rising = _listed(verdict.comparison.rising(MIN_Z), verdict.recent, events)
+    fading = _listed(verdict.comparison.fading(MIN_Z), verdict.baseline, events)
+    cited = {a for c in rising + fading for a in c.articles} | {e.id for e in verdict.recent}
+    words = "; ".join(
+        part for part in (
+            "new: " + ", ".join(c.term for c in rising) if rising else "",
+            "fading: " + ", ".join(c.term for c in fading) if fading else "",
+        ) if part
+    )
+    return Signal(
+        kind, now, "framing_shift",
+        f"the last {recent} ({len(verdict.recent)} articles) against the {len(verdict.baseline)} before "
+        f"({verdict.describe(level)}): {words}",
+        events=tuple(sorted((e for e in events if e.id in cited), key=lambda e: (e.at, e.id))),
+        count=len(verdict.recent),
+        changes=Changes(rising=tuple(rising), fading=tuple(fading),
+                        divergence=round(verdict.comparison.divergence, 4)),
+        extra={"z": verdict.z},
+    )
+
+
+def _listed(terms: list[Term], carriers: Sequence[Event], events: Sequence[Event]) -> list[TermChange]:
+    """The strongest movers, each with the articles that carry it. A word of a listed phrase
+    carried by the same articles is left out: "drop insistence" covers "drop"."""
+    carried = {e.id: features(e) for e in carriers}
+    ranked = sorted(terms, key=lambda t: (-abs(t.z), t.feature))[: 3 * MAX_LISTED]
+    found = [(t, tuple(e.id for e in carriers if t.feature in carried[e.id])) for t in ranked]
+    phrases = [(set(t.feature.split(" ")), ids) for t, ids in found if " " in t.feature]
+    out: list[TermChange] = []
+    for t, ids in found:
+        words = set(t.feature.split(" "))
+        if any(words < ws and ids == pids for ws, pids in phrases):
+            continue
+        out.append(TermChange(term=label(t.feature, events), score=round(t.z, 2), articles=ids))
+        if len(out) == MAX_LISTED:
+            break
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) else round(x, 4)
