@@ -90,6 +90,7 @@ class Engine:
             if not state.add(event):
                 self.counters["duplicate"] += 1
                 continue
+            self.stories.learn(rule, m.item, story)
             self._delta.events.append((rule.id, story, event))
             now = state.latest or event.at
             for kind in rule.detect:
@@ -123,6 +124,8 @@ class Engine:
                 del self.states[key]
                 self._delta.states.pop(key, None)
                 self._delta.dropped_stories.add(key)
+        for rule in self._rules.values():
+            self.stories.prune(rule, now - rule.longest_window.total_seconds() - self.grace_s)
         return gone
 
     def _state(self, rule_id: str, story: str) -> StoryState:

@@ -1,24 +1,263 @@
-"""Which story of a rule an article belongs to."""
+"""Which story of a rule an article belongs to.
+
+An article that carries an upstream ``story_id`` belongs to that story. Otherwise the
+rule's articles are clustered online, in the manner of single-pass topic detection and
+tracking: an article is a TF-IDF vector of its salient terms and actors
+(``monitor.detect.features``, leaving out the rule's own actors and keywords, which every
+article of the rule shares; document frequencies are the rule's own, decayed with a
+half-life of ``HALF_LIFE_S``), and each story keeps a decayed centroid of its articles.
+
+* An article joins the most similar live story when the cosine similarity reaches
+  ``JOIN``, or when it says too little to judge (fewer than ``MIN_FEATURES`` features).
+* Otherwise it is an outlier: it is counted in the closest story (the rule matched it,
+  after all) but kept out of its centroid, and remembered. When a later outlier is at least
+  ``SEED`` similar to a remembered one, the two open a new story. One stray article never
+  makes a story; two that agree with each other and with nothing else do.
+* A story is live until it has had no article for the rule's longest window; choices look
+  only at live stories, so they do not depend on when old state was evicted.
+
+Names are stable and readable: while a rule follows one story, that story is named after
+the rule (the contract of DESIGN.md); each further story is ``<rule>/<about>-<n>``, after
+the first of its own actors that the opening headline names, else its heaviest term, e.g.
+``north-korea/trump-2``.
+
+``assign`` only chooses; ``learn`` records the article once the story's window state has
+accepted it, so a duplicate delivery changes nothing.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.detect.features import ACTOR_PREFIX, features
+from monitor.detect.state import Event
 from monitor.model import Annotated
 from monitor.rules.schema import Rule
 
+JOIN = 0.08  # cosine similarity to a story's centroid: calibrated in docs/detectors.md
+SEED = 0.25  # cosine similarity of two outliers that open a new story together
+MAX_OUTLIERS = 20
+MAX_DF = 3000  # document frequencies kept per rule
+HALF_LIFE_S = 2 * 86400.0
+MIN_FEATURES = 5  # an article with fewer features joins the most similar story
+MAX_CENTROID = 300  # features kept per story
+_SLUG = re.compile(r"[^a-z0-9]+")
 
-class StoryAssigner:
-    """Upstream ``story_id`` when the article carries one; otherwise the rule's own story."""
 
-    def assign(self, rule: Rule, item: Annotated) -> str:
-        return item.article.story_id or rule.id
+@dataclass
+class Cluster:
+    """One story of a rule: its name, when it last had an article, and what it is about."""
+
+    name: str
+    last: float
+    count: int = 0
+    centroid: dict[str, float] = field(default_factory=dict)
+
+    def similarity(self, vector: dict[str, float]) -> float:
+        return _cosine(vector, self.centroid)
+
+    def add(self, vector: dict[str, float], at: float) -> None:
+        decay = 0.5 ** (max(0.0, at - self.last) / HALF_LIFE_S)
+        merged = {w: v * decay for w, v in self.centroid.items()}
+        unit = _norm(vector) or 1.0
+        for w, v in vector.items():
+            merged[w] = merged.get(w, 0.0) + v / unit
+        top = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CENTROID]
+        self.centroid = {w: round(v, 6) for w, v in top}
+        self.last = max(self.last, at)
+        self.count += 1
 
     def to_json(self) -> dict[str, Any]:
-        return {}
+        return {"name": self.name, "last": self.last, "count": self.count, "centroid": self.centroid}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cluster:
+        return cls(str(data["name"]), float(data["last"]), int(data["count"]), dict(data["centroid"]))
+
+
+@dataclass
+class Outlier:
+    """A recent article that fitted no story well: with a second like it, a new story opens."""
+
+    at: float
+    vector: dict[str, float]
+
+    def to_json(self) -> list[Any]:
+        return [self.at, self.vector]
+
+
+@dataclass
+class RuleStories:
+    """The stories of one rule, recent outliers, and the number the next new story gets."""
+
+    clusters: list[Cluster] = field(default_factory=list)
+    outliers: list[Outlier] = field(default_factory=list)
+    next: int = 2
+    df: dict[str, float] = field(default_factory=dict)  # decayed document frequencies
+    docs: float = 0.0  # decayed number of articles
+    df_at: float = float("-inf")  # when they were last decayed
+
+    def weigh(self, vector: dict[str, float]) -> dict[str, float]:
+        """TF-IDF: what every article of the rule says weighs little."""
+        return {w: v * (math.log((1.0 + self.docs) / (1.0 + self.df.get(w, 0.0))) + 1.0)
+                for w, v in vector.items()}
+
+    def count(self, vector: dict[str, float], at: float) -> None:
+        decay = 0.5 ** (max(0.0, at - self.df_at) / HALF_LIFE_S) if self.docs else 1.0
+        df = {w: n * decay for w, n in self.df.items()}
+        for w in vector:
+            df[w] = df.get(w, 0.0) + 1.0
+        self.df = dict(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DF])
+        self.docs = self.docs * decay + 1.0
+        self.df_at = max(self.df_at, at)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an article goes: an existing story, a new one, or (as an outlier) the closest."""
+
+    story: str
+    opens: bool = False  # a new story, seeded with this article and ``seed``
+    outlier: bool = False  # fits no story: joins the closest, remembered as a possible seed
+    seed: Outlier | None = None
+
+
+class StoryAssigner:
+    """Upstream ``story_id`` when the article carries one; else online clustering within the rule."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, RuleStories] = {}
+
+    def assign(self, rule: Rule, item: Annotated) -> str:
+        """The story the article belongs to (a new story's name when it opens one); changes nothing."""
+        if item.article.story_id:
+            return item.article.story_id
+        return self._decide(rule, Event.of(item)).story
+
+    def learn(self, rule: Rule, item: Annotated, story: str) -> None:
+        """Record an accepted article in its story (upstream stories keep no centroid)."""
+        if item.article.story_id:
+            return
+        event = Event.of(item)
+        decision = self._decide(rule, event)
+        stories = self.rules.setdefault(rule.id, RuleStories())
+        raw = _vector(rule, event)
+        vector = stories.weigh(raw)
+        stories.count(raw, event.at)
+        stories.outliers = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
+        if decision.outlier:
+            stories.outliers = [*stories.outliers, Outlier(event.at, vector)][-MAX_OUTLIERS:]
+            return
+        cluster = next((c for c in _live(rule, stories, event.at) if c.name == story), None)
+        if cluster is None:
+            stories.clusters = [c for c in stories.clusters if c.name != story]
+            cluster = Cluster(story, event.at)
+            stories.clusters.append(cluster)
+            if story != rule.id:
+                stories.next += 1
+        if decision.seed is not None:
+            cluster.add(decision.seed.vector, decision.seed.at)
+            stories.outliers = [o for o in stories.outliers if o is not decision.seed]
+        cluster.add(vector, event.at)
+
+    def _decide(self, rule: Rule, event: Event) -> Decision:
+        stories = self.rules.get(rule.id, RuleStories())
+        vector = stories.weigh(_vector(rule, event))
+        live = _live(rule, stories, event.at)
+        if not live:
+            if _free(stories, rule.id, event.at, rule):
+                return Decision(rule.id, opens=True)
+            return Decision(self._new_name(rule, stories, event, vector), opens=True)
+        best = max(live, key=lambda c: (c.similarity(vector), c.last, c.name))
+        if len(vector) < MIN_FEATURES or best.similarity(vector) >= JOIN:
+            return Decision(best.name)
+        recent = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
+        seed = max(recent, key=lambda o: (_cosine(o.vector, vector), o.at), default=None)
+        if seed is not None and _cosine(seed.vector, vector) >= SEED:
+            return Decision(self._new_name(rule, stories, event, vector), opens=True, seed=seed)
+        return Decision(best.name, outlier=True)
+
+    def prune(self, rule: Rule, before: float) -> int:
+        """Forget stories of the rule whose last article is at or before ``before``."""
+        stories = self.rules.get(rule.id)
+        if stories is None:
+            return 0
+        kept = [c for c in stories.clusters if c.last > before]
+        gone = len(stories.clusters) - len(kept)
+        stories.clusters = kept
+        stories.outliers = [o for o in stories.outliers if o.at > before]
+        return gone
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            rid: {"next": s.next, "clusters": [c.to_json() for c in s.clusters],
+                  "outliers": [o.to_json() for o in s.outliers]}
+            for rid, s in sorted(self.rules.items())
+        }
 
     def restore(self, data: dict[str, Any]) -> None:
-        return None
+        self.rules = {
+            rid: RuleStories(
+                [Cluster.from_json(c) for c in s.get("clusters", [])],
+                [Outlier(float(at), dict(v)) for at, v in s.get("outliers", [])],
+                int(s.get("next", 2)),
+            )
+            for rid, s in data.items() if isinstance(s, dict)
+        }
 
     def forget_rule(self, rule_id: str) -> None:
-        return None
+        self.rules.pop(rule_id, None)
+
+    def _new_name(self, rule: Rule, stories: RuleStories, event: Event, vector: dict[str, float]) -> str:
+        return f"{rule.id}/{_about(event, vector)}-{stories.next}"
+
+
+def _horizon(rule: Rule) -> float:
+    return rule.longest_window.total_seconds()
+
+
+def _vector(rule: Rule, event: Event) -> dict[str, float]:
+    """What the article is about beyond what every article of the rule shares."""
+    words = {w for k in rule.match.phrases for w in k.split()}
+    return features(event, skip_actors=rule.match.actors + rule.match.any_actors, skip_words=words)
+
+
+def _live(rule: Rule, stories: RuleStories, at: float) -> list[Cluster]:
+    return [c for c in stories.clusters if at - c.last <= _horizon(rule)]
+
+
+def _free(stories: RuleStories, name: str, at: float, rule: Rule) -> bool:
+    """No live story holds the name (an expired one may hand it on)."""
+    return all(c.name != name for c in _live(rule, stories, at))
+
+
+def _about(event: Event, vector: dict[str, float]) -> str:
+    """A slug for a new story: the first of its own actors its headline names, else its
+    heaviest term (headline terms weigh most)."""
+    title = event.title.lower()
+    named = []
+    for actor, name in event.actors:
+        last = name.split(" ")[-1].lower()
+        if ACTOR_PREFIX + actor in vector and last and last in title:
+            named.append((title.find(last), actor.split(":", 1)[-1]))
+    if named:
+        return _slug(min(named)[1])
+    terms = [w for w in vector if not w.startswith(ACTOR_PREFIX)]
+    return _slug(max(terms, key=lambda w: (vector[w], w))) if terms else "story"
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")[:40] or "story"
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
+    norm = _norm(a) * _norm(b)
+    return dot / norm if norm else 0.0
+
+
+def _norm(vector: dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values()))
