@@ -85,7 +85,7 @@ class Engine:
                 self.counters["late"] += 1
                 continue
             self.watermark = max(self.watermark, event.at)
-            story = self.stories.assign(rule, m.item)
+            story = self._known(rule.id, event.id) or self.stories.assign(rule, m.item)
             state = self._state(rule.id, story)
             if not state.add(event):
                 self.counters["duplicate"] += 1
@@ -127,6 +127,13 @@ class Engine:
         for rule in self._rules.values():
             self.stories.prune(rule, now - rule.longest_window.total_seconds() - self.grace_s)
         return gone
+
+    def _known(self, rule_id: str, article_id: str) -> str | None:
+        """The story of the rule that already holds this article (a redelivery), if any."""
+        for (rid, story), state in self.states.items():
+            if rid == rule_id and article_id in state.ids:
+                return story
+        return None
 
     def _state(self, rule_id: str, story: str) -> StoryState:
         key = (rule_id, story)

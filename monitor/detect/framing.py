@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PRIOR_ARTICLES = 1.0
+_TINY = 1e-9  # one feature in all: its "rest" is empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ def compare(recent: Sequence[Mapping[str, float]], baseline: Sequence[Mapping[st
     for w in yr.keys() | yb.keys():
         r, b = yr.get(w, 0.0), yb.get(w, 0.0)
         a = prior * (r + b) / (nr + nb)
-        delta = math.log((r + a) / (nr + prior - r - a)) - math.log((b + a) / (nb + prior - b - a))
+        rest_r, rest_b = max(nr + prior - r - a, _TINY), max(nb + prior - b - a, _TINY)
+        delta = math.log((r + a) / rest_r) - math.log((b + a) / rest_b)
         z = delta / math.sqrt(1.0 / (r + a) + 1.0 / (b + a))
         terms.append(Term(w, z, r, b))
         jsd += _js_part((r + a) / (nr + prior), (b + a) / (nb + prior))

@@ -8,7 +8,8 @@ article of the rule shares; document frequencies are the rule's own, decayed wit
 half-life of ``HALF_LIFE_S``), and each story keeps a decayed centroid of its articles.
 
 * An article joins the most similar live story when the cosine similarity reaches
-  ``JOIN``, or when it says too little to judge (fewer than ``MIN_FEATURES`` features).
+  ``JOIN``, or when there is too little to judge (fewer than ``MIN_FEATURES`` features, or
+  a story nothing is known about yet).
 * Otherwise it is an outlier: it is counted in the closest story (the rule matched it,
   after all) but kept out of its centroid, and remembered. When a later outlier is at least
   ``SEED`` similar to a remembered one, the two open a new story. One stray article never
@@ -105,6 +106,22 @@ class RuleStories:
         return {w: v * (math.log((1.0 + self.docs) / (1.0 + self.df.get(w, 0.0))) + 1.0)
                 for w, v in vector.items()}
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "next": self.next, "clusters": [c.to_json() for c in self.clusters],
+            "outliers": [o.to_json() for o in self.outliers],
+            "df": self.df, "docs": self.docs, "df_at": self.df_at if self.docs else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RuleStories:
+        return cls(
+            [Cluster.from_json(c) for c in data.get("clusters", [])],
+            [Outlier(float(at), dict(v)) for at, v in data.get("outliers", [])],
+            int(data.get("next", 2)), dict(data.get("df", {})), float(data.get("docs", 0.0)),
+            float(data["df_at"]) if data.get("df_at") is not None else float("-inf"),
+        )
+
     def count(self, vector: dict[str, float], at: float) -> None:
         decay = 0.5 ** (max(0.0, at - self.df_at) / HALF_LIFE_S) if self.docs else 1.0
         df = {w: n * decay for w, n in self.df.items()}
@@ -164,20 +181,21 @@ class StoryAssigner:
         cluster.add(vector, event.at)
 
     def _decide(self, rule: Rule, event: Event) -> Decision:
+        raw = _vector(rule, event)
         stories = self.rules.get(rule.id, RuleStories())
-        vector = stories.weigh(_vector(rule, event))
+        vector = stories.weigh(raw)
         live = _live(rule, stories, event.at)
         if not live:
             if _free(stories, rule.id, event.at, rule):
                 return Decision(rule.id, opens=True)
-            return Decision(self._new_name(rule, stories, event, vector), opens=True)
+            return Decision(self._new_name(rule, stories, event, raw), opens=True)
         best = max(live, key=lambda c: (c.similarity(vector), c.last, c.name))
-        if len(vector) < MIN_FEATURES or best.similarity(vector) >= JOIN:
+        if not best.centroid or len(vector) < MIN_FEATURES or best.similarity(vector) >= JOIN:
             return Decision(best.name)
         recent = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
         seed = max(recent, key=lambda o: (_cosine(o.vector, vector), o.at), default=None)
         if seed is not None and _cosine(seed.vector, vector) >= SEED:
-            return Decision(self._new_name(rule, stories, event, vector), opens=True, seed=seed)
+            return Decision(self._new_name(rule, stories, event, raw), opens=True, seed=seed)
         return Decision(best.name, outlier=True)
 
     def prune(self, rule: Rule, before: float) -> int:
@@ -192,21 +210,10 @@ class StoryAssigner:
         return gone
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            rid: {"next": s.next, "clusters": [c.to_json() for c in s.clusters],
-                  "outliers": [o.to_json() for o in s.outliers]}
-            for rid, s in sorted(self.rules.items())
-        }
+        return {rid: s.to_json() for rid, s in sorted(self.rules.items())}
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.rules = {
-            rid: RuleStories(
-                [Cluster.from_json(c) for c in s.get("clusters", [])],
-                [Outlier(float(at), dict(v)) for at, v in s.get("outliers", [])],
-                int(s.get("next", 2)),
-            )
-            for rid, s in data.items() if isinstance(s, dict)
-        }
+        self.rules = {rid: RuleStories.from_json(s) for rid, s in data.items() if isinstance(s, dict)}
 
     def forget_rule(self, rule_id: str) -> None:
         self.rules.pop(rule_id, None)
