@@ -10,6 +10,7 @@ from monitor.detect.engine import Engine
 from monitor.match import Matcher
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
+from monitor.route import Router
 from monitor.rules.schema import RuleSet
 
 
@@ -21,6 +22,7 @@ class Pipeline:
         self.engine = engine
         self.metrics = metrics
         self.matcher = Matcher(ruleset)
+        self.router = Router(ruleset)
         self.ruleset = ruleset
         metrics.rules_loaded.set(len(ruleset.enabled))
 
@@ -28,6 +30,7 @@ class Pipeline:
         """Swap rules at once; returns the ids of rules whose state was dropped."""
         self.annotator.use_rules(ruleset)
         self.matcher = Matcher(ruleset)
+        self.router = Router(ruleset)
         self.ruleset = ruleset
         self.metrics.rules_loaded.set(len(ruleset.enabled))
         return self.engine.use_rules(ruleset)
@@ -48,14 +51,16 @@ class Pipeline:
         alerts = self.engine.process(matches)
         self.metrics.dropped.labels(reason="late").inc(self.engine.counters["late"] - late)
         self.metrics.dropped.labels(reason="duplicate").inc(self.engine.counters["duplicate"] - dup)
-        self.count(alerts)
-        return alerts
+        return self.route(alerts)
 
     def tick(self, now: float) -> list[Alert]:
-        alerts = self.engine.tick(now)
-        self.count(alerts)
-        return alerts
+        return self.route(self.engine.tick(now))
 
-    def count(self, alerts: Sequence[Alert]) -> None:
+    def route(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """Count what the detectors raised, then keep what is neither silenced nor repeated."""
         for a in alerts:
             self.metrics.alerts.labels(rule=a.rule, kind=a.kind).inc()
+        kept, dropped = self.router.route(alerts)
+        for _, reason in dropped:
+            self.metrics.dropped.labels(reason=reason).inc()
+        return kept

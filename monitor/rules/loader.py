@@ -9,10 +9,11 @@ import yaml
 
 from monitor.errors import RuleError
 from monitor.rules.fields import RuleReader, did_you_mean, read_str_list
-from monitor.rules.schema import ActorDef, Rule, RuleSet
+from monitor.rules.schema import ActorDef, Rule, RuleSet, Silence
+from monitor.rules.silences import link_silences, read_silences
 from monitor.rules.yamlnodes import Problems, compose, is_null, pairs, plain
 
-TOP_KEYS = ("actors", "rules")
+TOP_KEYS = ("actors", "rules", "silences")
 ACTOR_KEYS = ("name", "aliases")
 
 
@@ -51,6 +52,7 @@ def load_rules(paths: Sequence[str | Path]) -> RuleSet:
     actors: dict[str, ActorDef] = {}
     where: dict[str, tuple[str, yaml.Node]] = {}
     readers: list[RuleReader] = []
+    silences: list[tuple[str, yaml.Node, Silence | None]] = []
     for path in files:
         if not path.is_file():
             problems.add(str(path), None, "", "no such file")
@@ -59,11 +61,16 @@ def load_rules(paths: Sequence[str | Path]) -> RuleSet:
         if root is None or is_null(root):
             continue
         _read_file(str(path), root, (actors, where), readers, problems)
+        if isinstance(root, yaml.MappingNode):
+            for key, _, vnode in pairs(root):
+                if key == "silences":
+                    silences += [(str(path), n, s) for n, s in read_silences(str(path), vnode, problems)]
     _check_aliases(actors, where, problems)
     rules = _finish(readers, actors, problems)
+    linked = link_silences(silences, {r.id: r for r in rules}, problems)
     if problems:
         raise RuleError(problems.lines())
-    return RuleSet(actors=dict(actors), rules=tuple(rules), files=tuple(map(str, files)))
+    return RuleSet(actors=dict(actors), rules=tuple(rules), files=tuple(map(str, files)), silences=linked)
 
 
 def _read_file(
@@ -79,6 +86,8 @@ def _read_file(
     for key, knode, vnode in pairs(root):
         if key == "actors":
             _read_actors(file, vnode, table, problems)
+        elif key == "silences":
+            continue  # read by load_rules, linked once every rule is known
         elif key == "rules":
             if not isinstance(vnode, yaml.SequenceNode):
                 problems.add(file, vnode, "rules", "expected a list of rules")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 DETECTORS = ("threshold", "spike", "new_actor", "shift", "silence", "any")
 SEVERITIES = ("info", "warning", "high", "critical")
@@ -128,12 +128,32 @@ _STATEFUL = ("match", "threshold", "detect", "spike", "new_actor", "shift", "sil
 
 
 @dataclass(frozen=True, slots=True)
+class Silence:
+    """Alerts of a rule (optionally one story, some kinds) held back until a time."""
+
+    rule: str
+    until: datetime
+    story: str | None = None
+    kinds: tuple[str, ...] = ()
+    reason: str = ""
+    origin: str = ""
+
+    def covers(self, rule: str, story: str, kind: str, at: datetime) -> bool:
+        return (
+            rule == self.rule and at < self.until
+            and (self.story is None or story == self.story)
+            and (not self.kinds or kind in self.kinds)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     """All rules and actors loaded together; swapped as a whole on reload."""
 
     actors: Mapping[str, ActorDef] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     files: tuple[str, ...] = ()
+    silences: tuple[Silence, ...] = ()
 
     @property
     def enabled(self) -> tuple[Rule, ...]:
