@@ -27,7 +27,8 @@ def test_bad_silences_are_reported_with_lines() -> None:
 def test_silence_loads_from_yaml(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - id: r\n    match: {keywords: [strike]}\n"
-        "silences:\n  - {rule: r, story: s1, kinds: [threshold], until: 2026-03-03T12:00:00Z, reason: known}\n"
+        "silences:\n  - {rule: r, story: s1, kinds: [threshold],\n"
+        "     until: 2026-03-03T12:00:00Z, reason: known}\n"
     )
     (silence,) = load_rules([tmp_path]).silences
     assert silence.until == datetime(2026, 3, 3, 12, tzinfo=UTC)
