@@ -90,5 +90,18 @@ def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def terms_from_tokens(tokens: Iterable[Token]) -> tuple[str, ...]:
-    """The same without a model: folded words and adjacent pairs of them."""
-    return terms_from_lemmas((t.key, "NOUN") if _keep(t.text.lower()) else (t.key, "X") for t in tokens)
+    """The same without a model: words (plurals folded, so terms stay readable) and pairs."""
+    return terms_from_lemmas(
+        (_singular(t.text.lower()), "NOUN") if _keep(t.text.lower()) else (t.key, "X") for t in tokens
+    )
+
+
+def _singular(word: str) -> str:
+    """Plural to singular only ('sanctions' -> 'sanction'): shown to people as it is."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
