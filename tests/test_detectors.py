@@ -13,6 +13,7 @@ from builders import T0, item, matches, rule, ruleset
 
 from monitor.app import App, backtest
 from monitor.detect.engine import Engine
+from monitor.detect.features import press, same_name
 from monitor.detect.lifecycle import ABANDONED, FIRED, RESOLVED, SUPPRESSED, Lifecycle, Reading
 from monitor.detect.state import StoryState
 from monitor.model import Alert, Annotated
@@ -395,3 +396,42 @@ def test_the_samples_give_the_same_alerts_whatever_the_batch_size() -> None:
     for size in (1, 3, 8):
         settings = Settings(kafka={"max_poll_records": size})
         assert fingerprint(backtest(settings, rules, path, nlp=None)) == once
+
+
+# --- who counts as an actor ----------------------------------------------------------------
+
+NAMES = [
+    pytest.param("Lavrov", "Sergey Lavrov", True, id="surname"),
+    pytest.param("Sergei Lavrov", "Sergéi Lavrov", True, id="accents"),
+    pytest.param("Korea", "South Korea", True, id="tail"),
+    pytest.param("Pak", "Pak Myong Ho", True, id="family-name-first"),
+    pytest.param("Kim Jong Un", "Kim Jong Nam", False, id="brothers"),
+    pytest.param("John Kerry", "Kerry Smith", False, id="first-is-not-last"),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "same"), NAMES)
+def test_name_variants(a: str, b: str, same: bool) -> None:
+    assert same_name(a, b) is same and same_name(b, a) is same
+
+
+def test_press_credits_are_not_actors() -> None:
+    assert press("ABC", "abcnews.go.com") and press("Source:-Al Jazeera", "www.aljazeera.com")
+    assert press("Associated Press", "www.cnn.com") and press("Reuters", None)
+    assert not press("Ban Ki-moon", "www.aljazeera.com") and not press("Port of Brennport", "Northwind Wire")
+
+
+def test_a_name_variant_from_ner_is_not_a_new_actor() -> None:
+    r = actor_rule()
+    engine = Engine(ruleset(r))
+    cast = {"a": "A", "person:lavrov": "Sergey Lavrov"}
+    variant = {"a": "A", "org:lavrov": "Lavrov", "org:abc": "ABC", "person:abe": "Shinzo Abe",
+               "org:abe": "Abe"}
+    got = []
+    for id_, hours, actors in [("1", 0, cast), ("2", 10, cast), ("3", 30, variant), ("4", 31, variant)]:
+        article = item(id_, hours, story_id="s").article
+        got += engine.process(matches(r.id, Annotated(replace(article, source="abcnews.go.com"), actors,
+                                                      frozenset({"strike"}))))
+    (alert,) = got
+    assert alert.changes is not None
+    assert [(c.term, c.articles) for c in alert.changes.new_actors] == [("Shinzo Abe", ("3", "4"))]

@@ -6,6 +6,9 @@ in text order, title first; news is written top-down, so a term's weight falls w
 position: ``1 + LEAD_BONUS * 0.5 ** (position / LEAD_HALF_LIFE)``, three for the headline,
 about two twenty terms in, one at the bottom. Words of an actor's name are left out of the
 terms ("ban", "moon" for Ban Ki-moon): the actor itself is a feature, ``@<actor id>``.
+
+An outlet naming itself ("ABC" in an abcnews.go.com story, "Source: Al Jazeera") and wire
+agencies credited for copy are not actors of the story: ``story_actors`` leaves them out.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from monitor.annotate.names import ascii_fold
 from monitor.detect.state import Event
 
 LEAD_BONUS = 2.0
@@ -20,6 +24,39 @@ LEAD_HALF_LIFE = 20.0  # terms
 ACTOR_WEIGHT = 2.0
 ACTOR_PREFIX = "@"
 _WORD = re.compile(r"[^\W\d_]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
+WIRES = frozenset({
+    "ap", "associated press", "reuters", "afp", "agence france presse", "dpa", "upi", "efe", "ansa",
+})
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """'Sergéi  Lavrov' -> ('sergei', 'lavrov'): the words a name is compared by."""
+    return tuple(_TOKEN.findall(ascii_fold(name)))
+
+
+def same_name(a: str, b: str) -> bool:
+    """One name is the other or its tail ('Lavrov', 'Sergey Lavrov'; 'Korea', 'South Korea'),
+    or a one-word family name written first ('Pak', 'Pak Myong Ho')."""
+    x, y = name_tokens(a), name_tokens(b)
+    short, long = sorted((x, y), key=len)
+    if not short:
+        return False
+    return long[len(long) - len(short):] == short or (len(short) == 1 and long[0] == short[0])
+
+
+def press(name: str, source: str | None) -> bool:
+    """The name of a wire agency, or of the outlet that published the article."""
+    words = name_tokens(name)
+    if " ".join(words) in WIRES:
+        return True
+    host = (source or "").lower().replace(" ", "")
+    return any(len(j) >= 3 and j in host for j in ("".join(words), "".join(words[1:])))
+
+
+def story_actors(event: Event) -> list[tuple[str, str]]:
+    """The article's actors (id, display name), press credits left out."""
+    return [(a, n) for a, n in event.actors if not press(n, event.source)]
 
 
 def name_words(names: Iterable[str]) -> frozenset[str]:
@@ -32,13 +69,14 @@ def features(
 ) -> dict[str, float]:
     """Feature -> weight for one article; ``skip_*`` leave out what every article of a rule shares."""
     names = name_words(n for _, n in event.actors) | frozenset(skip_words)
+    actors = story_actors(event)
     out: dict[str, float] = {}
     for i, term in enumerate(event.terms):
         if any(w in names for w in term.split(" ")):
             continue
         out[term] = 1.0 + LEAD_BONUS * 0.5 ** (i / LEAD_HALF_LIFE)
     skipped = set(skip_actors)
-    for actor, _ in event.actors:
+    for actor, _ in actors:
         if actor not in skipped:
             out[ACTOR_PREFIX + actor] = ACTOR_WEIGHT
     return out

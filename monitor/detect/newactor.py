@@ -2,12 +2,16 @@
 
 Actors are the ids annotation gives: rule actors linked by alias, and ``person:<surname>``,
 ``org:<name>``, ``place:<name>`` for the others, so name variants ("Sergei"/"Sergey
-Lavrov", "Mr Lavrov") are one id and never new. The baseline is the ``baseline`` before the
-``recent`` window; while it holds fewer than ``min_baseline`` articles the story is still
-assembling its cast and nobody counts as new. The check runs on each article; each actor is
-told once and stays announced for ``recent + baseline`` (after which it would be in the
-baseline anyway). Inside the cooldown nothing is announced: the actors are told with the
-first article after it, if they are still recent.
+Lavrov", "Mr Lavrov") are one id and never new. When NER gives one name two ids ("Lavrov"
+tagged an organisation once), a name that is another's tail counts as the same actor: it is
+not new when the other is in the baseline, and the two are told as one. Press credits (the
+outlet naming itself, wire agencies) are no actors (``features.story_actors``).
+
+The baseline is the ``baseline`` before the ``recent`` window; while it holds fewer than
+``min_baseline`` articles the story is still assembling its cast and nobody counts as new.
+The check runs on each article; each actor is told once and stays announced for
+``recent + baseline`` (after which it would be in the baseline anyway). Inside the cooldown
+nothing is announced: the actors are told with the first article after it, if still recent.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from monitor.detect.base import Signal, cooled, mark_fired
+from monitor.detect.features import same_name, story_actors
 from monitor.detect.state import Event, StoryState
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
@@ -39,10 +44,14 @@ class NewActorDetector:
         baseline = state.between(now - recent_s - baseline_s, now - recent_s)
         if len(baseline) < p.min_baseline:
             return []
-        known = {a for e in baseline for a, _ in e.actors} | set(announced)
+        cast = {a: n for e in baseline for a, n in story_actors(e)}
+        known = set(cast) | set(announced)
         recent = state.between(now - recent_s, now)
-        carriers = _carriers(recent, {a for e in recent for a, _ in e.actors} - known)
-        new = {a: es for a, es in carriers.items() if len(es) >= p.min_articles}
+        carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
+        new = {
+            a: es for a, es in _merge_variants(carriers).items()
+            if len(es) >= p.min_articles and not any(same_name(_name(a, es), n) for n in cast.values())
+        }
         if not new:
             return []
         if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
@@ -66,6 +75,19 @@ def _carriers(recent: list[Event], wanted: set[str]) -> dict[str, list[Event]]:
         for actor, _ in e.actors:
             if actor in wanted:
                 out[actor].append(e)
+    return out
+
+
+def _merge_variants(carriers: dict[str, list[Event]]) -> dict[str, list[Event]]:
+    """One entry per actor when NER gave a name two ids ('Lavrov' as an org, 'Sergey Lavrov')."""
+    out: dict[str, list[Event]] = {}
+    for actor in sorted(carriers, key=lambda a: (-len(_name(a, carriers[a])), a)):
+        host = next((h for h in out if same_name(_name(h, out[h]), _name(actor, carriers[actor]))), None)
+        if host is None:
+            out[actor] = list(carriers[actor])
+        else:
+            merged = {e.id: e for e in out[host] + carriers[actor]}
+            out[host] = sorted(merged.values(), key=lambda e: (e.at, e.id))
     return out
 
 
