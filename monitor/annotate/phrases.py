@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
-from monitor.annotate.tokens import Token, tokenize
+from monitor.annotate.tokens import Token, fold, token_texts, tokenize
 from monitor.rules.schema import RuleSet
 
 _MAX_PHRASE = 8
+# first word -> [(length, {words: values})]: one dict lookup per length, whatever the number of phrases
+Table = dict[str, list[tuple[int, dict[tuple[str, ...], list[str]]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +40,33 @@ class Hits:
         return bool(self.keywords or self.aliases)
 
 
+NO_HITS = Hits(frozenset(), (), ())
+
+
 class PhraseIndex:
     """Keywords fold case and inflection; aliases keep case (an all-caps text also matches)."""
 
     def __init__(self, ruleset: RuleSet) -> None:
-        self._keywords: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._keywords: Table = {}
         self._aliases: dict[str, list[tuple[tuple[str, ...], str, bool]]] = defaultdict(list)
+        self.size = 0
         for rule in ruleset.enabled:
             for phrase in rule.match.phrases:
                 keys = tuple(t.key for t in tokenize(phrase))[:_MAX_PHRASE]
-                if keys and (keys, phrase) not in self._keywords[keys[0]]:
-                    self._keywords[keys[0]].append((keys, phrase))
+                if keys and _add(self._keywords, keys, phrase):
+                    self.size += 1
         for actor in ruleset.actors.values():
             for alias in actor.aliases:
                 self._add_alias(alias, actor.id)
-        self.size = sum(map(len, self._keywords.values())) + sum(map(len, self._aliases.values()))
+        self.size += sum(map(len, self._aliases.values()))
+        self._alias_table: Table = {}  # the aliases again, for ``may_hit``
+        for forms in self._aliases.values():
+            for words, actor_id, _ in forms:
+                _add(self._alias_table, words, actor_id)
+        # for ``may_hit``: one-word keywords, and the first two keys of the longer ones
+        self._single = {k for k, lengths in self._keywords.items() if lengths[0][0] == 1}
+        self._pairs = {words[:2] for lengths in self._keywords.values() for _, e in lengths for words in e
+                       if len(words) > 1}
 
     def _add_alias(self, alias: str, actor_id: str) -> None:
         words = tuple(t.text for t in tokenize(alias))[:_MAX_PHRASE]
@@ -63,18 +78,35 @@ class PhraseIndex:
             # a person's surname alone ("Lavrov"), only when NER says it is a person
             self._aliases[words[-1]].append(((words[-1],), actor_id, True))
 
+    def may_hit(self, text: str) -> bool:
+        """Whether ``scan(text)`` finds anything, exactly, without building tokens (the prefilter)."""
+        words = token_texts(text)
+        if not self._alias_table.keys().isdisjoint(words) and _first_hit(words, self._alias_table):
+            return True
+        if not self._keywords:
+            return False
+        keys = list(map(fold, words))
+        if not self._single.isdisjoint(keys):
+            return True
+        if self._pairs.isdisjoint(pairwise(keys)):
+            return False
+        return _first_hit(keys, self._keywords)  # a phrase's first two words: check the rest
+
     def scan(self, text: str) -> Hits:
         tokens = tokenize(text)
         keywords: set[str] = set()
         aliases: list[AliasHit] = []
         shouting = sum(t.text.isupper() for t in tokens) > 0.6 * max(len(tokens), 1)
         n = len(tokens)
+        keys = [t.key for t in tokens]
+        table = self._keywords
         for i, tok in enumerate(tokens):
-            for keys, phrase in self._keywords.get(tok.key, ()):
-                if _follows(tokens, i, keys, keyed=True):
-                    keywords.add(phrase)
+            for length, phrases in table.get(tok.key, ()):
+                found = phrases.get(tuple(keys[i : i + length]))
+                if found:
+                    keywords.update(found)
             for words, actor, surname in self._aliases.get(tok.text, ()):
-                if _follows(tokens, i, words, keyed=False):
+                if _follows(tokens, i, words):
                     last = tokens[min(i + len(words), n) - 1]
                     weak = surname or shouting or (
                         len(words) == 1 and tok.sentence_start and not tok.text.isupper()
@@ -84,12 +116,34 @@ class PhraseIndex:
         return Hits(frozenset(keywords), tuple(aliases), tuple(tokens))
 
 
-def _follows(tokens: list[Token], i: int, want: tuple[str, ...], *, keyed: bool) -> bool:
-    """Do the tokens from ``i`` on spell ``want`` (by folded key, or by surface text)?"""
+def _add(table: Table, words: tuple[str, ...], value: str) -> bool:
+    """File ``value`` under ``words``; False when it was there already."""
+    by_length = table.setdefault(words[0], [])
+    entries = next((e for length, e in by_length if length == len(words)), None)
+    if entries is None:
+        entries = {}
+        by_length.append((len(words), entries))
+        by_length.sort(key=lambda item: item[0])
+    values = entries.setdefault(words, [])
+    if value in values:
+        return False
+    values.append(value)
+    return True
+
+
+def _first_hit(seq: list[str], table: Table) -> bool:
+    """Does any entry of ``table`` occur in ``seq`` as consecutive items?"""
+    for i, item in enumerate(seq):
+        for length, entries in table.get(item, ()):
+            if length == 1 or tuple(seq[i : i + length]) in entries:
+                return True
+    return False
+
+
+def _follows(tokens: list[Token], i: int, want: tuple[str, ...]) -> bool:
+    """Do the tokens from ``i`` on spell ``want`` by surface text?"""
     if len(want) == 1:
         return True  # the index lookup already compared the first token
     if i + len(want) > len(tokens):
         return False
-    if keyed:
-        return all(tokens[i + j].key == w for j, w in enumerate(want))
     return all(tokens[i + j].text == w for j, w in enumerate(want))

@@ -35,6 +35,14 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
+def token_texts(text: str) -> list[str]:
+    """``[t.text for t in tokenize(text)]`` at a fraction of the cost: no offsets, no sentences."""
+    words = _TOKEN.findall(text)
+    if "'" in text or "’" in text:
+        words = [w[:-2] if len(w) > 2 and w.endswith(("'s", "’s")) else w for w in words]
+    return words
+
+
 @lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
     """Lower case, accents and hyphens removed, inflection stripped: 'Strikes' -> 'strike'."""
