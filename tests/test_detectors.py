@@ -290,9 +290,14 @@ def test_silence_defaults() -> None:
 
 
 def test_silence_fires_at_last_article_plus_after_whenever_the_tick_comes() -> None:
-    for tick in (34, 40, 90):
+    for tick in (34.1, 40, 90):
         assert play(silence_rule(), [*arts(0, 5, 10), ("tick", tick)]) == [("silence", 34, ["x2"])]
-    assert play(silence_rule(), [*arts(0, 5, 10), ("tick", 33.9)]) == []
+    assert play(silence_rule(), [*arts(0, 5, 10), ("tick", 34)]) == []  # one more may come at 34
+
+
+def test_an_article_exactly_after_the_period_means_the_story_never_went_quiet() -> None:
+    assert play(silence_rule(), arts(0, 5, 10) + arts(34, prefix="y")) == []
+    assert play(silence_rule(), [*arts(0, 5, 10), ("tick", 34), *arts(34, prefix="y")]) == []
 
 
 def test_silence_noticed_by_the_next_article_when_no_tick_came() -> None:

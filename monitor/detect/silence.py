@@ -1,7 +1,9 @@
 """Silence: a running story gets no matching article for ``after``.
 
-The silence begins at ``last + after`` (the last article's time plus ``after``) and the
-alert carries that time, whoever notices it: a clock tick (wall clock in the daemon, the
+The story is silent when nothing came in the whole of (last, last + after]: an article at
+exactly ``last + after`` means it never went quiet (with day-dated articles all at noon,
+articles four days apart are a story that kept going). The alert carries the time
+``last + after``, whoever notices it: a clock tick (wall clock in the daemon, the
 event-time watermark after each batch in a backtest) or, when no tick came in between, the
 next article of the story, which ends the silence. Either way the alert and its key are
 the same, so a replay cut at another place gives the same alerts.
@@ -31,13 +33,13 @@ class SilenceDetector:
         if where == 0 or state.events[-1].id != event.id:
             return []  # the story's first article, or a late one: no quiet period ends here
         previous = state.events[where - 1]
-        if event.at - previous.at < rule.silence.after.total_seconds():
+        if event.at - previous.at <= rule.silence.after.total_seconds():
             return []
         return self._report(rule, state, previous)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
-        if not state.events or now - state.events[-1].at < rule.silence.after.total_seconds():
-            return []
+        if not state.events or now - state.events[-1].at <= rule.silence.after.total_seconds():
+            return []  # at exactly last + after an article of that same instant may still come
         return self._report(rule, state, state.events[-1])
 
     def _report(self, rule: Rule, state: StoryState, last: Event) -> list[Signal]:
