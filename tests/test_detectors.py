@@ -13,9 +13,9 @@ from builders import T0, item, matches, rule, ruleset
 
 from monitor.app import App, backtest
 from monitor.detect.engine import Engine
-from monitor.detect.features import press, same_name
+from monitor.detect.features import display_name, press, same_name
 from monitor.detect.lifecycle import ABANDONED, FIRED, RESOLVED, SUPPRESSED, Lifecycle, Reading
-from monitor.detect.state import StoryState
+from monitor.detect.state import Event, StoryState
 from monitor.model import Alert, Annotated
 from monitor.notify.console import CollectingNotifier
 from monitor.rules import load_rules
@@ -440,3 +440,12 @@ def test_a_name_variant_from_ner_is_not_a_new_actor() -> None:
     (alert,) = got
     assert alert.changes is not None
     assert [(c.term, c.articles) for c in alert.changes.new_actors] == [("Shinzo Abe", ("3", "4"))]
+
+
+def test_an_actor_is_shown_by_its_usual_and_clean_name() -> None:
+    def named(*names: str) -> list[Event]:
+        return [Event(float(i), str(i), "t", actors=(("person:bakar", n),)) for i, n in enumerate(names)]
+
+    full = "Khalid Abu Bakar"
+    assert display_name("person:bakar", named("Bakar", full, full)) == full
+    assert display_name("person:bakar", named(full, "Bakar", 'vomiting,"?Khalid Abu Bakar')) == full

@@ -14,6 +14,7 @@ agencies credited for copy are not actors of the story: ``story_actors`` leaves 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from monitor.annotate.names import ascii_fold
@@ -25,6 +26,7 @@ ACTOR_WEIGHT = 2.0
 ACTOR_PREFIX = "@"
 _WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"[a-z0-9]+")
+_NAME = re.compile(r"[^\W\d_][\w.'’ -]*")
 WIRES = frozenset({
     "ap", "associated press", "reuters", "afp", "agence france presse", "dpa", "upi", "efe", "ansa",
 })
@@ -82,10 +84,16 @@ def features(
     return out
 
 
+def display_name(actor: str, events: Iterable[Event]) -> str:
+    """The name most articles give the actor (the fullest of those on a tie): one article's
+    odd form does not win over the usual one, and a name that looks like one wins a tie over
+    NER debris ('vomiting,"?Khalid Abu Bakar')."""
+    names = Counter(n for e in events for a, n in e.actors if a == actor)
+    return max(names, key=lambda n: (names[n], bool(_NAME.fullmatch(n)), len(n), n)) if names else actor
+
+
 def label(feature: str, events: Iterable[Event]) -> str:
-    """How a feature reads in an alert: the term itself, or the actor's fullest display name."""
+    """How a feature reads in an alert: the term itself, or the actor's display name."""
     if not feature.startswith(ACTOR_PREFIX):
         return feature
-    actor = feature[len(ACTOR_PREFIX):]
-    names = [n for e in events for a, n in e.actors if a == actor]
-    return max(names, key=lambda n: (len(n), n)) if names else actor
+    return display_name(feature[len(ACTOR_PREFIX):], events)

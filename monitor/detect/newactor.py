@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from monitor.detect.base import Signal, cooled, mark_fired
-from monitor.detect.features import same_name, story_actors
+from monitor.detect.features import display_name, same_name, story_actors
 from monitor.detect.state import Event, StoryState
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
@@ -92,9 +92,7 @@ def _merge_variants(carriers: dict[str, list[Event]]) -> dict[str, list[Event]]:
 
 
 def _name(actor: str, events: list[Event]) -> str:
-    """The fullest display name the articles give the actor."""
-    names = [n for e in events for a, n in e.actors if a == actor]
-    return max(names, key=lambda n: (len(n), n)) if names else actor
+    return display_name(actor, events)
 
 
 def _signal(kind: str, now: float, new: dict[str, list[Event]], baseline: int, span: str) -> Signal:

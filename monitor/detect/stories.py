@@ -41,7 +41,7 @@ from monitor.rules.schema import Rule
 JOIN = 0.08  # cosine similarity to a story's centroid: calibrated in docs/detectors.md
 SEED = 0.25  # cosine similarity of two outliers that open a new story together
 MAX_OUTLIERS = 20
-MAX_DF = 3000  # document frequencies kept per rule
+MAX_DF = 1000  # document frequencies kept per rule: the common terms, which IDF discounts
 HALF_LIFE_S = 2 * 86400.0
 MIN_FEATURES = 5  # an article with fewer features joins the most similar story
 MAX_CENTROID = 300  # features kept per story
@@ -127,7 +127,7 @@ class RuleStories:
         df = {w: n * decay for w, n in self.df.items()}
         for w in vector:
             df[w] = df.get(w, 0.0) + 1.0
-        self.df = dict(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DF])
+        self.df = {w: round(n, 4) for w, n in sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DF]}
         self.docs = self.docs * decay + 1.0
         self.df_at = max(self.df_at, at)
 
