@@ -23,15 +23,17 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
+    append, search, new = out.append, _SENTENCE_END.search, tuple.__new__
     last_end = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
+        start, end = m.span()
         if word.endswith(("'s", "’s")) and len(word) > 2:
             word = word[:-2]
-        gap = text[last_end : m.start()]
-        initial = not out or bool(_SENTENCE_END.search(gap))
-        out.append(Token(word, fold(word), m.start(), initial))
-        last_end = m.end()
+        gap = text[last_end:start]
+        initial = not out or (gap != " " and search(gap) is not None)  # most gaps are one space
+        append(new(Token, (word, fold(word), start, initial)))  # Token(...) without its Python __new__
+        last_end = end
     return out
 
 
