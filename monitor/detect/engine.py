@@ -85,7 +85,8 @@ class Engine:
                 self.counters["late"] += 1
                 continue
             self.watermark = max(self.watermark, event.at)
-            story = self._known(rule.id, event.id) or self.stories.assign(rule, m.item)
+            known = None if m.item.article.story_id else self._known(rule.id, event.id)
+            story = known or self.stories.assign(rule, m.item)
             state = self._state(rule.id, story)
             if not state.add(event):
                 self.counters["duplicate"] += 1
