@@ -157,7 +157,7 @@ def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) 
     )
     return Signal(
         kind, now, "framing_shift",
-        f"the last {recent} ({len(verdict.recent)} articles) against the {len(verdict.baseline)} before "
+        f"the last {recent} ({_articles(len(verdict.recent))}) against the {len(verdict.baseline)} before "
         f"({verdict.describe(level)}): {words}",
         events=tuple(sorted((e for e in events if e.id in cited), key=lambda e: (e.at, e.id))),
         count=len(verdict.recent),
@@ -183,6 +183,10 @@ def _listed(terms: list[Term], carriers: Sequence[Event], events: Sequence[Event
         if len(out) == MAX_LISTED:
             break
     return out
+
+
+def _articles(n: int) -> str:
+    return f"{n} article{'s' if n != 1 else ''}"
 
 
 def _finite(x: float) -> float | None:

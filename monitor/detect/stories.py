@@ -137,9 +137,8 @@ class Decision:
     """Where an article goes: an existing story, a new one, or (as an outlier) the closest."""
 
     story: str
-    opens: bool = False  # a new story, seeded with this article and ``seed``
     outlier: bool = False  # fits no story: joins the closest, remembered as a possible seed
-    seed: Outlier | None = None
+    seed: Outlier | None = None  # opens a new story together with this article
 
 
 class StoryAssigner:
@@ -187,15 +186,15 @@ class StoryAssigner:
         live = _live(rule, stories, event.at)
         if not live:
             if _free(stories, rule.id, event.at, rule):
-                return Decision(rule.id, opens=True)
-            return Decision(self._new_name(rule, stories, event, raw), opens=True)
+                return Decision(rule.id)
+            return Decision(self._new_name(rule, stories, event, raw))
         best = max(live, key=lambda c: (c.similarity(vector), c.last, c.name))
         if not best.centroid or len(vector) < MIN_FEATURES or best.similarity(vector) >= JOIN:
             return Decision(best.name)
         recent = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
         seed = max(recent, key=lambda o: (_cosine(o.vector, vector), o.at), default=None)
         if seed is not None and _cosine(seed.vector, vector) >= SEED:
-            return Decision(self._new_name(rule, stories, event, raw), opens=True, seed=seed)
+            return Decision(self._new_name(rule, stories, event, raw), seed=seed)
         return Decision(best.name, outlier=True)
 
     def prune(self, rule: Rule, before: float) -> int:
