@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
 
-from monitor.annotate.tokens import Token, fold, token_texts, tokenize
+from monitor.annotate.tokens import Token, raw_words, token_key, token_text, tokenize
 from monitor.rules.schema import RuleSet
 
 _MAX_PHRASE = 8
@@ -63,6 +63,8 @@ class PhraseIndex:
         for forms in self._aliases.values():
             for words, actor_id, _ in forms:
                 _add(self._alias_table, words, actor_id)
+        # raw matches that can be an alias's first word once a possessive is removed
+        self._alias_raw = {w + s for w in self._alias_table for s in ("", "'s", "’s")}
         # for ``may_hit``: one-word keywords, and the first two keys of the longer ones
         self._single = {k for k, lengths in self._keywords.items() if lengths[0][0] == 1}
         self._pairs = {words[:2] for lengths in self._keywords.values() for _, e in lengths for words in e
@@ -80,12 +82,12 @@ class PhraseIndex:
 
     def may_hit(self, text: str) -> bool:
         """Whether ``scan(text)`` finds anything, exactly, without building tokens (the prefilter)."""
-        words = token_texts(text)
-        if not self._alias_table.keys().isdisjoint(words) and _first_hit(words, self._alias_table):
+        raw = raw_words(text)
+        if not self._alias_raw.isdisjoint(raw) and _first_hit(list(map(token_text, raw)), self._alias_table):
             return True
         if not self._keywords:
             return False
-        keys = list(map(fold, words))
+        keys = list(map(token_key, raw))
         if not self._single.isdisjoint(keys):
             return True
         if self._pairs.isdisjoint(pairwise(keys)):
