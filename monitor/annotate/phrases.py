@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import pairwise
 
 from monitor.annotate.tokens import Token, raw_words, token_key, token_text, tokenize
 from monitor.rules.schema import RuleSet
@@ -65,10 +64,13 @@ class PhraseIndex:
                 _add(self._alias_table, words, actor_id)
         # raw matches that can be an alias's first word once a possessive is removed
         self._alias_raw = {w + s for w in self._alias_table for s in ("", "'s", "’s")}
-        # for ``may_hit``: one-word keywords, and the first two keys of the longer ones
-        self._single = {k for k, lengths in self._keywords.items() if lengths[0][0] == 1}
-        self._pairs = {words[:2] for lengths in self._keywords.values() for _, e in lengths for words in e
-                       if len(words) > 1}
+        # for ``may_hit``: the keyword phrases as sets of key tuples, one set per length
+        grams: dict[int, set[tuple[str, ...]]] = defaultdict(set)
+        for lengths in self._keywords.values():
+            for length, entries in lengths:
+                grams[length].update(entries)
+        self._words = {g[0] for g in grams.pop(1, ())}  # one-word keywords, tested without tuples
+        self._grams = sorted(grams.items())
 
     def _add_alias(self, alias: str, actor_id: str) -> None:
         words = tuple(t.text for t in tokenize(alias))[:_MAX_PHRASE]
@@ -88,11 +90,12 @@ class PhraseIndex:
         if not self._keywords:
             return False
         keys = list(map(token_key, raw))
-        if not self._single.isdisjoint(keys):
+        if not self._words.isdisjoint(keys):
             return True
-        if self._pairs.isdisjoint(pairwise(keys)):
-            return False
-        return _first_hit(keys, self._keywords)  # a phrase's first two words: check the rest
+        for length, grams in self._grams:  # the text's runs of ``length`` keys, made and tested in C
+            if not grams.isdisjoint(zip(*(keys[j:] for j in range(length)), strict=False)):
+                return True
+        return False
 
     def scan(self, text: str) -> Hits:
         tokens = tokenize(text)
