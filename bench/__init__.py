@@ -1,0 +1,1 @@
+"""The Story Monitor benchmark (``python bench/run.py``); see docs/benchmarks.md."""
