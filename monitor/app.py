@@ -15,7 +15,7 @@ from typing import Any
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.model import load_model
 from monitor.detect.engine import Engine
-from monitor.errors import MonitorError, RuleError
+from monitor.errors import RuleError
 from monitor.model import Alert
 from monitor.notify.base import Notifier
 from monitor.notify.console import CollectingNotifier, ConsoleNotifier
@@ -168,11 +168,7 @@ def backtest(settings: Settings, ruleset: RuleSet, articles: Path, nlp: Any = "l
     """The run pipeline over a file with the articles' own clock; alerts are returned, not sent."""
     collector = CollectingNotifier()
     with tempfile.TemporaryDirectory(prefix="story-monitor-backtest-") as directory:
-        try:
-            source = JsonlSource(articles)
-        except MonitorError:
-            raise
-        app = App(settings, ruleset, source, collector, nlp=nlp, state_dir=Path(directory),
+        app = App(settings, ruleset, JsonlSource(articles), collector, nlp=nlp, state_dir=Path(directory),
                   background_sender=False)
         try:
             app.run()
