@@ -86,12 +86,12 @@ class Engine:
                 continue
             self.watermark = max(self.watermark, event.at)
             known = None if m.item.article.story_id else self._known(rule.id, event.id)
-            story = known or self.stories.assign(rule, m.item)
+            story = known or self.stories.assign(rule, m.item, event)
             state = self._state(rule.id, story)
             if not state.add(event):
                 self.counters["duplicate"] += 1
                 continue
-            self.stories.learn(rule, m.item, story)
+            self.stories.learn(rule, m.item, story, event)
             self._delta.events.append((rule.id, story, event))
             now = state.latest or event.at
             for kind in rule.detect:

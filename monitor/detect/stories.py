@@ -56,9 +56,16 @@ class Cluster:
     last: float
     count: int = 0
     centroid: dict[str, float] = field(default_factory=dict)
+    _norm: float | None = field(default=None, init=False, repr=False, compare=False)
 
-    def similarity(self, vector: dict[str, float]) -> float:
-        return _cosine(vector, self.centroid)
+    @property
+    def norm(self) -> float:
+        if self._norm is None:
+            self._norm = _norm(self.centroid)
+        return self._norm
+
+    def similarity(self, vector: dict[str, float], norm: float | None = None) -> float:
+        return _cosine(vector, self.centroid, norm, self.norm)
 
     def add(self, vector: dict[str, float], at: float) -> None:
         decay = 0.5 ** (max(0.0, at - self.last) / HALF_LIFE_S)
@@ -68,6 +75,7 @@ class Cluster:
             merged[w] = merged.get(w, 0.0) + v / unit
         top = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CENTROID]
         self.centroid = {w: round(v, 6) for w, v in top}
+        self._norm = None
         self.last = max(self.last, at)
         self.count += 1
 
@@ -85,6 +93,13 @@ class Outlier:
 
     at: float
     vector: dict[str, float]
+    _norm: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def norm(self) -> float:
+        if self._norm is None:
+            self._norm = _norm(self.vector)
+        return self._norm
 
     def to_json(self) -> list[Any]:
         return [self.at, self.vector]
@@ -92,25 +107,38 @@ class Outlier:
 
 @dataclass
 class RuleStories:
-    """The stories of one rule, recent outliers, and the number the next new story gets."""
+    """The stories of one rule, recent outliers, and the number the next new story gets.
+
+    Document frequencies decay with a half-life of ``HALF_LIFE_S``. Every term decays by the
+    same factor, so the table holds them unscaled and ``df_scale`` carries the decay: an
+    article costs the terms it has, not the size of the table. The table keeps the
+    ``MAX_DF`` most frequent terms, trimmed when it reaches twice that.
+    """
 
     clusters: list[Cluster] = field(default_factory=list)
     outliers: list[Outlier] = field(default_factory=list)
     next: int = 2
-    df: dict[str, float] = field(default_factory=dict)  # decayed document frequencies
+    df: dict[str, float] = field(default_factory=dict)  # document frequencies / df_scale
     docs: float = 0.0  # decayed number of articles
     df_at: float = float("-inf")  # when they were last decayed
+    df_scale: float = 1.0
+    version: int = field(default=0, repr=False, compare=False)  # bumped on every change
 
     def weigh(self, vector: dict[str, float]) -> dict[str, float]:
         """TF-IDF: what every article of the rule says weighs little."""
-        return {w: v * (math.log((1.0 + self.docs) / (1.0 + self.df.get(w, 0.0))) + 1.0)
-                for w, v in vector.items()}
+        df, scale, docs = self.df, self.df_scale, 1.0 + self.docs
+        return {w: v * (math.log(docs / (1.0 + df.get(w, 0.0) * scale)) + 1.0) for w, v in vector.items()}
+
+    def frequency(self, term: str) -> float:
+        """The decayed number of the rule's articles that have the term."""
+        return self.df.get(term, 0.0) * self.df_scale
 
     def to_json(self) -> dict[str, Any]:
         return {
             "next": self.next, "clusters": [c.to_json() for c in self.clusters],
             "outliers": [o.to_json() for o in self.outliers],
-            "df": self.df, "docs": self.docs, "df_at": self.df_at if self.docs else None,
+            "df": self.df, "df_scale": self.df_scale, "docs": self.docs,
+            "df_at": self.df_at if self.docs else None,
         }
 
     @classmethod
@@ -120,14 +148,21 @@ class RuleStories:
             [Outlier(float(at), dict(v)) for at, v in data.get("outliers", [])],
             int(data.get("next", 2)), dict(data.get("df", {})), float(data.get("docs", 0.0)),
             float(data["df_at"]) if data.get("df_at") is not None else float("-inf"),
+            float(data.get("df_scale", 1.0)),
         )
 
     def count(self, vector: dict[str, float], at: float) -> None:
         decay = 0.5 ** (max(0.0, at - self.df_at) / HALF_LIFE_S) if self.docs else 1.0
-        df = {w: n * decay for w, n in self.df.items()}
+        self.df_scale *= decay
+        if self.df_scale < 1e-6:  # fold the scale in before the stored numbers grow large
+            self.df = {w: n * self.df_scale for w, n in self.df.items()}
+            self.df_scale = 1.0
+        step = 1.0 / self.df_scale
+        df = self.df
         for w in vector:
-            df[w] = df.get(w, 0.0) + 1.0
-        self.df = {w: round(n, 4) for w, n in sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DF]}
+            df[w] = df.get(w, 0.0) + step
+        if len(df) >= 2 * MAX_DF:
+            self.df = dict(sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_DF])
         self.docs = self.docs * decay + 1.0
         self.df_at = max(self.df_at, at)
 
@@ -141,29 +176,47 @@ class Decision:
     seed: Outlier | None = None  # opens a new story together with this article
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A decision with the article's raw and weighed vectors, and what it was computed from
+    (the rule, the article's id and time, the rule's stories and their version)."""
+
+    rule: Rule
+    event: tuple[str, float]
+    stories: RuleStories | None
+    version: int
+    decision: Decision
+    raw: dict[str, float]
+    vector: dict[str, float]
+
+
 class StoryAssigner:
     """Upstream ``story_id`` when the article carries one; else online clustering within the rule."""
 
     def __init__(self) -> None:
         self.rules: dict[str, RuleStories] = {}
+        self._plan: _Plan | None = None  # the last choice, for the ``learn`` that follows it
+        self._skips: dict[str, tuple[Rule, list[str], frozenset[str]]] = {}
 
-    def assign(self, rule: Rule, item: Annotated) -> str:
+    def assign(self, rule: Rule, item: Annotated, event: Event | None = None) -> str:
         """The story the article belongs to (a new story's name when it opens one); changes nothing."""
         if item.article.story_id:
             return item.article.story_id
-        return self._decide(rule, Event.of(item)).story
+        return self._decide(rule, event or Event.of(item)).decision.story
 
-    def learn(self, rule: Rule, item: Annotated, story: str) -> None:
+    def learn(self, rule: Rule, item: Annotated, story: str, event: Event | None = None) -> None:
         """Record an accepted article in its story (upstream stories keep no centroid)."""
         if item.article.story_id:
             return
-        event = Event.of(item)
-        decision = self._decide(rule, event)
+        event = event or Event.of(item)
+        plan = self._decide(rule, event)
+        decision, raw, vector = plan.decision, plan.raw, plan.vector
         stories = self.rules.setdefault(rule.id, RuleStories())
-        raw = _vector(rule, event)
-        vector = stories.weigh(raw)
+        stories.version += 1
+        self._plan = None
         stories.count(raw, event.at)
-        stories.outliers = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
+        horizon = _horizon(rule)
+        stories.outliers = [o for o in stories.outliers if event.at - o.at <= horizon]
         if decision.outlier:
             stories.outliers = [*stories.outliers, Outlier(event.at, vector)][-MAX_OUTLIERS:]
             return
@@ -179,29 +232,57 @@ class StoryAssigner:
             stories.outliers = [o for o in stories.outliers if o is not decision.seed]
         cluster.add(vector, event.at)
 
-    def _decide(self, rule: Rule, event: Event) -> Decision:
-        raw = _vector(rule, event)
-        stories = self.rules.get(rule.id, RuleStories())
+    def _decide(self, rule: Rule, event: Event) -> _Plan:
+        """Where the article goes, with its vectors; ``assign`` and the ``learn`` that follows
+        it share one computation as long as nothing changed in between."""
+        stories = self.rules.get(rule.id)
+        version = stories.version if stories is not None else -1
+        plan = self._plan
+        if plan is not None and plan.rule is rule and plan.stories is stories and plan.version == version \
+                and plan.event == (event.id, event.at):
+            return plan
+        plan = _Plan(rule, (event.id, event.at), stories, version,
+                     *self._choose(rule, event, stories or RuleStories()))
+        self._plan = plan
+        return plan
+
+    def _choose(self, rule: Rule, event: Event, stories: RuleStories
+                ) -> tuple[Decision, dict[str, float], dict[str, float]]:
+        raw = self._vector(rule, event)
         vector = stories.weigh(raw)
         live = _live(rule, stories, event.at)
         if not live:
             if _free(stories, rule.id, event.at, rule):
-                return Decision(rule.id)
-            return Decision(self._new_name(rule, stories, event, raw))
-        best = max(live, key=lambda c: (c.similarity(vector), c.last, c.name))
-        if not best.centroid or len(vector) < MIN_FEATURES or best.similarity(vector) >= JOIN:
-            return Decision(best.name)
-        recent = [o for o in stories.outliers if event.at - o.at <= _horizon(rule)]
-        seed = max(recent, key=lambda o: (_cosine(o.vector, vector), o.at), default=None)
-        if seed is not None and _cosine(seed.vector, vector) >= SEED:
-            return Decision(self._new_name(rule, stories, event, raw), seed=seed)
-        return Decision(best.name, outlier=True)
+                return Decision(rule.id), raw, vector
+            return Decision(self._new_name(rule, stories, event, raw)), raw, vector
+        norm = _norm(vector)
+        similarity = {id(c): c.similarity(vector, norm) for c in live}
+        best = max(live, key=lambda c: (similarity[id(c)], c.last, c.name))
+        if not best.centroid or len(vector) < MIN_FEATURES or similarity[id(best)] >= JOIN:
+            return Decision(best.name), raw, vector
+        horizon = _horizon(rule)
+        recent = [(_cosine(o.vector, vector, o.norm, norm), o)
+                  for o in stories.outliers if event.at - o.at <= horizon]
+        close, seed = max(recent, key=lambda so: (so[0], so[1].at), default=(0.0, None))
+        if seed is not None and close >= SEED:
+            return Decision(self._new_name(rule, stories, event, raw), seed=seed), raw, vector
+        return Decision(best.name, outlier=True), raw, vector
+
+    def _vector(self, rule: Rule, event: Event) -> dict[str, float]:
+        """What the article is about beyond what every article of the rule shares."""
+        cached = self._skips.get(rule.id)
+        if cached is None or cached[0] is not rule:
+            words = frozenset(w for k in rule.match.phrases for w in k.split())
+            cached = (rule, [*rule.match.actors, *rule.match.any_actors], words)
+            self._skips[rule.id] = cached
+        return features(event, skip_actors=cached[1], skip_words=cached[2])
 
     def prune(self, rule: Rule, before: float) -> int:
         """Forget stories of the rule whose last article is at or before ``before``."""
         stories = self.rules.get(rule.id)
         if stories is None:
             return 0
+        stories.version += 1
         kept = [c for c in stories.clusters if c.last > before]
         gone = len(stories.clusters) - len(kept)
         stories.clusters = kept
@@ -212,9 +293,12 @@ class StoryAssigner:
         return {rid: s.to_json() for rid, s in sorted(self.rules.items())}
 
     def restore(self, data: dict[str, Any]) -> None:
+        self._plan = None
         self.rules = {rid: RuleStories.from_json(s) for rid, s in data.items() if isinstance(s, dict)}
 
     def forget_rule(self, rule_id: str) -> None:
+        self._plan = None
+        self._skips.pop(rule_id, None)
         self.rules.pop(rule_id, None)
 
     def _new_name(self, rule: Rule, stories: RuleStories, event: Event, vector: dict[str, float]) -> str:
@@ -223,12 +307,6 @@ class StoryAssigner:
 
 def _horizon(rule: Rule) -> float:
     return rule.longest_window.total_seconds()
-
-
-def _vector(rule: Rule, event: Event) -> dict[str, float]:
-    """What the article is about beyond what every article of the rule shares."""
-    words = {w for k in rule.match.phrases for w in k.split()}
-    return features(event, skip_actors=rule.match.actors + rule.match.any_actors, skip_words=words)
 
 
 def _live(rule: Rule, stories: RuleStories, at: float) -> list[Cluster]:
@@ -259,9 +337,11 @@ def _slug(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")[:40] or "story"
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+def _cosine(a: dict[str, float], b: dict[str, float], norm_a: float | None = None,
+            norm_b: float | None = None) -> float:
+    """Cosine similarity; pass the norms when they are known."""
     dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-    norm = _norm(a) * _norm(b)
+    norm = (_norm(a) if norm_a is None else norm_a) * (_norm(b) if norm_b is None else norm_b)
     return dot / norm if norm else 0.0
 
 
