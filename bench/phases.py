@@ -32,7 +32,6 @@ class Env:
     run_id: str
     batch_size: int = 64  # nlp.batch_size, for the daemon and for bare nlp.pipe alike
     profile: bool = False
-    daemon_pythonpath: str = ""  # e.g. the C crc32c for kafka-python (bench/crc.py)
     daemons: list[Daemon] = field(default_factory=list)
 
     def settings(self, name: str, rules: Path, **extra: str) -> dict[str, str]:
@@ -61,7 +60,7 @@ class Env:
         self.kafka.create_topic(settings["STORY_MONITOR_KAFKA__TOPIC"])
         self.slack.reset()
         profile = self.out / f"profile-{name}.txt" if self.profile else None
-        daemon = Daemon(self.out / name, settings, profile, self.daemon_pythonpath)
+        daemon = Daemon(self.out / name, settings, profile)
         self.daemons.append(daemon)
         daemon.wait_ready()
         return daemon

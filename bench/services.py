@@ -97,15 +97,14 @@ def story_of(message: Mapping[str, Any]) -> str | None:
 class Daemon:
     """``python -m monitor run`` in Kafka mode, configured through STORY_MONITOR_* variables."""
 
-    def __init__(self, workdir: Path, settings: Mapping[str, str], profile: Path | None = None,
-                 pythonpath: str = "") -> None:
+    def __init__(self, workdir: Path, settings: Mapping[str, str], profile: Path | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.state_dir = Path(settings["STORY_MONITOR_STATE__DIR"])
         self.topic = settings["STORY_MONITOR_KAFKA__TOPIC"]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("STORY_MONITOR_", "SLACK_"))}
         env.update(settings)
-        paths = (str(ROOT), pythonpath, os.environ.get("PYTHONPATH"))
+        paths = (str(ROOT), os.environ.get("PYTHONPATH"))
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         cmd = [PYTHON, "-m", "monitor", "run"]
         if profile is not None:
