@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 from monitor.annotate.names import ascii_fold
 from monitor.detect.state import Event
@@ -32,6 +33,7 @@ WIRES = frozenset({
 })
 
 
+@lru_cache(maxsize=65_536)
 def name_tokens(name: str) -> tuple[str, ...]:
     """'Sergéi  Lavrov' -> ('sergei', 'lavrov'): the words a name is compared by."""
     return tuple(_TOKEN.findall(ascii_fold(name)))
@@ -47,6 +49,7 @@ def same_name(a: str, b: str) -> bool:
     return long[len(long) - len(short):] == short or (len(short) == 1 and long[0] == short[0])
 
 
+@lru_cache(maxsize=65_536)  # asked for every actor of an article, once per rule it matches
 def press(name: str, source: str | None) -> bool:
     """The name of a wire agency, or of the outlet that published the article."""
     words = name_tokens(name)
