@@ -39,12 +39,13 @@ class AppRun:
 
 
 def run_app(rules: Path, articles: Path, nlp: Any, model: str, *, prefilter: bool = True,
-            batch_size: int = 64) -> AppRun:
+            batch_size: int = 64, batch_chars: int = 40_000) -> AppRun:
     """Seconds to take ``articles`` through the pipeline and store; the alerts raised.
 
     The same steps as ``App.run`` with the clock started after ``restore`` (start-up).
     """
-    nlp_settings = {"model": model, "prefilter": prefilter, "batch_size": batch_size}
+    nlp_settings = {"model": model, "prefilter": prefilter, "batch_size": batch_size,
+                    "batch_chars": batch_chars}
     settings = Settings(nlp=nlp_settings)  # type: ignore[arg-type]
     ruleset = load_rules([rules])
     collector = CollectingNotifier()
@@ -65,10 +66,11 @@ def run_app(rules: Path, articles: Path, nlp: Any, model: str, *, prefilter: boo
 
 
 def prefilter_check(rules: Path, articles: Path, count: int, nlp: Any, model: str,
-                    batch_size: int = 64) -> dict[str, Any]:
+                    batch_size: int = 64, batch_chars: int = 40_000) -> dict[str, Any]:
     """The same slice with the prefilter on and off: the alerts must be identical."""
     on, off = (
-        [a.public() for a in run_app(rules, articles, nlp, model, prefilter=p, batch_size=batch_size).alerts]
+        [a.public() for a in run_app(rules, articles, nlp, model, prefilter=p, batch_size=batch_size,
+                                       batch_chars=batch_chars).alerts]
         for p in (True, False)
     )
     return {"articles": count, "alerts": len(on), "alerts_without_prefilter": len(off),
@@ -76,12 +78,12 @@ def prefilter_check(rules: Path, articles: Path, count: int, nlp: Any, model: st
 
 
 def rules_overhead(few: Path, many: Path, articles: Path, count: int, nlp: Any, model: str,
-                   rounds: int = 2, batch_size: int = 64) -> dict[str, Any]:
+                   rounds: int = 2, batch_size: int = 64, batch_chars: int = 40_000) -> dict[str, Any]:
     """Best of ``rounds`` alternating runs of the 10-rule and the 1,000-rule sets on one slice."""
     best: dict[str, AppRun] = {}
     for _ in range(rounds):
         for name, rules in (("10", few), ("1000", many)):
-            run = run_app(rules, articles, nlp, model, batch_size=batch_size)
+            run = run_app(rules, articles, nlp, model, batch_size=batch_size, batch_chars=batch_chars)
             if name not in best or run.seconds < best[name].seconds:
                 best[name] = run
     out: dict[str, Any] = {"articles": count,

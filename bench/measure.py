@@ -64,14 +64,15 @@ def measure(env: phases.Env, sizes: Sizes, nlp: Any, steps: set[str]) -> dict[st
 def spacy_and_e2e(env: phases.Env, sizes: Sizes, nlp: Any, e2e: bool, out: dict[str, Any]) -> None:
     """Bare nlp.pipe, then the daemon, then bare nlp.pipe again: the faster bare run is the reference."""
     texts = [d.text[:20_000] for _, d in corpus.stream(env.docs, sizes.e2e)]
-    say(f"bare nlp.pipe over {len(texts)} articles, components {out['components']}, batch {env.batch_size}")
-    out["spacy"] = phases.spacy_rate(nlp, texts, env.batch_size)
+    say(f"bare nlp.pipe over {len(texts)} articles, components {out['components']}, "
+        f"batches of at most {env.batch_size} articles and {env.batch_chars} characters")
+    out["spacy"] = phases.spacy_rate(nlp, texts, env.batch_size, env.batch_chars)
     say(f"  {out['spacy']['docs_per_s']} docs/s")
     if not e2e:
         return
     say("end to end through Kafka, every article concerned")
     out["e2e"] = phases.run_stream(env, "e2e", env.rules["every"], sizes.e2e)
-    again = phases.spacy_rate(nlp, texts, env.batch_size)
+    again = phases.spacy_rate(nlp, texts, env.batch_size, env.batch_chars)
     say(f"  {out['e2e']['docs_per_s']} docs/s; bare nlp.pipe again: {again['docs_per_s']} docs/s")
     out["spacy_runs"] = [out["spacy"]["docs_per_s"], again["docs_per_s"]]
     out["spacy"] = max(out["spacy"], again, key=lambda r: r["docs_per_s"])
@@ -82,13 +83,13 @@ def in_process(env: phases.Env, sizes: Sizes, nlp: Any, steps: set[str], out: di
         say(f"prefilter on and off, slice of {sizes.prefilter_slice} articles")
         path = write_slice(env.out / "slice-prefilter.jsonl", env.docs, sizes.prefilter_slice)
         out["prefilter"] = prefilter_check(env.rules["firehose"], path, sizes.prefilter_slice, nlp, env.model,
-                                           env.batch_size)
+                                           env.batch_size, env.batch_chars)
         say(f"  identical: {out['prefilter']['identical']} ({out['prefilter']['alerts']} alerts)")
     if "rules" in steps:
         say(f"1,000 rules against 10, slice of {sizes.rules_slice} articles")
         path = write_slice(env.out / "slice-rules.jsonl", env.docs, sizes.rules_slice)
         out["rules"] = rules_overhead(env.rules["firehose"], env.rules["many"], path, sizes.rules_slice, nlp,
-                                      env.model, sizes.rules_rounds, env.batch_size)
+                                      env.model, sizes.rules_rounds, env.batch_size, env.batch_chars)
         say(f"  overhead {out['rules']['overhead']:.1%}")
 
 

@@ -1,7 +1,7 @@
 """Story Monitor benchmark: spaCy is the cost to beat; everything around it should be nearly free.
 
     python bench/run.py [--quick | --full] [--json] [--only STEP,...] [--size FIELD=N]
-                        [--batch-size N] [--profile] [--out DIR]
+                        [--batch-size N] [--batch-chars N] [--profile] [--out DIR]
 
 One run measures, on the same corpus, model and components: bare ``nlp.pipe``; the daemon
 end to end (Kafka -> daemon -> fake Slack) with rules that concern every article; latency
@@ -45,6 +45,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help=f"override a count: {', '.join(f.name for f in fields(Sizes))}")
     p.add_argument("--batch-size", type=int, default=NlpSettings().batch_size,
                    help="nlp.batch_size for the daemon and bare nlp.pipe (default: the daemon's default)")
+    p.add_argument("--batch-chars", type=int, default=NlpSettings().batch_chars,
+                   help="nlp.batch_chars for the daemon and bare nlp.pipe (default: the daemon's default)")
     p.add_argument("--profile", action="store_true", help="run the daemons under pyinstrument")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out", help="work directory")
     args = p.parse_args(argv)
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     kafka.start()
     slack = FakeSlack(run_dir / "fakeslack.log")
     env = phases.Env(run_dir, kafka, slack, docs, rules["paths"], MODEL, run_dir.name.split("-", 1)[1],
-                     args.batch_size, args.profile)
+                     args.batch_size, args.batch_chars, args.profile)
     try:
         result = report(measure(env, args.sizes, nlp, args.steps), args.sizes)
     finally:
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         kafka.stop()
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     info["nlp_batch_size"] = args.batch_size
+    info["nlp_batch_chars"] = args.batch_chars
     return {**result, "machine": info, "rules": rules["info"], "work_dir": str(run_dir)}
 
 

@@ -48,8 +48,8 @@ def model_for(name: str) -> Any | None:
 def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: Any = "load") -> Pipeline:
     model = model_for(settings.nlp.model) if nlp == "load" else nlp
     annotator = Annotator(
-        ruleset, model, batch_size=settings.nlp.batch_size, prefilter=settings.nlp.prefilter,
-        max_chars=settings.nlp.max_chars,
+        ruleset, model, batch_size=settings.nlp.batch_size, batch_chars=settings.nlp.batch_chars,
+        prefilter=settings.nlp.prefilter, max_chars=settings.nlp.max_chars,
     )
     engine = Engine(ruleset, grace_s=settings.detect.grace_s)
     return Pipeline(ruleset, annotator, engine, metrics)

@@ -52,7 +52,8 @@ class StateSettings(_Section):
 
 class NlpSettings(_Section):
     model: str = "en_core_web_sm"
-    batch_size: int = Field(default=64, ge=1)
+    batch_size: int = Field(default=64, ge=1)  # the most articles in one spaCy batch
+    batch_chars: int = Field(default=40_000, ge=100)  # the most characters in one spaCy batch
     prefilter: bool = True
     max_chars: int = Field(default=20_000, ge=100)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from builders import article
 
-from monitor.annotate.annotator import Annotator
+from monitor.annotate.annotator import Annotator, model_batches
 from monitor.annotate.names import clean_name, fold_people
 from monitor.annotate.tokens import fold
 from monitor.rules.schema import ActorDef, MatchSpec, Rule, RuleSet
@@ -93,7 +93,52 @@ def test_name_variants_fold_to_one_person() -> None:
     }
 
 
+@pytest.mark.parametrize(("lengths", "size", "chars", "runs"), [
+    pytest.param([], 4, 100, [], id="nothing"),
+    pytest.param([10] * 9, 4, 1_000, [4, 4, 1], id="by-count"),
+    pytest.param([30, 30, 30, 30, 30], 64, 100, [3, 2], id="by-characters"),
+    pytest.param([10, 500, 10, 10], 64, 100, [1, 1, 2], id="a-long-text-goes-alone"),
+    pytest.param([500, 500], 64, 100, [1, 1], id="only-long-texts"),
+])
+def test_model_batches_cut_by_count_and_characters(
+    lengths: list[int], size: int, chars: int, runs: list[int],
+) -> None:
+    texts = [str(i % 10) * n for i, n in enumerate(lengths)]
+    batches = list(model_batches(texts, size, chars))
+    assert [len(b) for b in batches] == runs
+    assert [t for b in batches for t in b] == texts  # every text once, in order
+    assert all(len(b) <= size and (len(b) == 1 or sum(map(len, b)) <= chars) for b in batches)
+
+
 # ---- with the real statistical English model ------------------------------------------------
+
+class _Watched:
+    """The real pipeline, with the size of every batch it is given written down."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp, self.batches = nlp, []
+
+    def pipe(self, texts: list[str], batch_size: int) -> Any:
+        self.batches.append((len(texts), batch_size, sum(map(len, texts))))
+        return self.nlp.pipe(texts, batch_size=batch_size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.nlp, name)
+
+
+@pytest.mark.slow
+def test_long_articles_go_to_the_model_in_smaller_batches_with_the_same_results(nlp: Any) -> None:
+    body = ("Washington said a military strike on Syria stays possible while Sergei Lavrov met "
+            "envoys in Geneva. ")
+    items = [article(str(i), title=f"Talks {i}", body=body * (1 + 12 * (i % 3))) for i in range(12)]
+    baseline = Annotator(RULES, nlp, batch_size=64, batch_chars=10**9).annotate(items)
+    watched = _Watched(nlp)
+    annotator = Annotator(RULES, watched, batch_size=4, batch_chars=3_000)
+    assert [(a.actors, a.keywords) for a in annotator.annotate(items)] == \
+        [(a.actors, a.keywords) for a in baseline]
+    assert sum(n for n, _, _ in watched.batches) == len(items)
+    assert all(n == size and n <= 4 and (n == 1 or chars <= 3_000) for n, size, chars in watched.batches)
+    assert len(watched.batches) > 3  # the character budget, not only the count, cut them
 
 @pytest.mark.slow
 def test_model_links_aliases_and_finds_new_people(nlp: Any) -> None:
