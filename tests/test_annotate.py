@@ -9,7 +9,8 @@ from builders import article
 
 from monitor.annotate.annotator import Annotator, model_batches
 from monitor.annotate.names import clean_name, fold_people
-from monitor.annotate.tokens import fold
+from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
+from monitor.annotate.tokens import fold, tokenize
 from monitor.rules.schema import ActorDef, MatchSpec, Rule, RuleSet
 
 ACTORS = {
@@ -93,6 +94,21 @@ def test_name_variants_fold_to_one_person() -> None:
     }
 
 
+def test_two_word_terms_join_over_of_and_hyphens_only() -> None:
+    items = [("threat", "NOUN"), ("of", "ADP"), ("force", "NOUN"), ("remain", "VERB"), (",", "PUNCT"),
+             ("cease", "NOUN"), ("-", "PUNCT"), ("fire", "NOUN"), ("military", "ADJ"), ("action", "NOUN"),
+             (".", "PUNCT"), ("diplomat", "NOUN"), ("\"", "PUNCT"), ("warn", "VERB")]
+    terms = terms_from_lemmas(items)
+    assert {"threat force", "force remain", "cease fire", "fire military", "military action"} <= set(terms)
+    assert not {"remain cease", "action diplomat", "diplomat warn"} & set(terms)  # punctuation ends a pair
+
+
+def test_terms_without_a_model_do_not_pair_across_sentences() -> None:
+    terms = terms_from_tokens(tokenize("Military action loomed. Diplomats pressed sanctions; envoys left"))
+    assert {"military action", "action loomed", "diplomat pressed", "pressed sanction"} <= set(terms)
+    assert not {"loomed diplomat", "sanction envoy"} & set(terms)
+
+
 @pytest.mark.parametrize(("lengths", "size", "chars", "runs"), [
     pytest.param([], 4, 100, [], id="nothing"),
     pytest.param([10] * 9, 4, 1_000, [4, 4, 1], id="by-count"),
@@ -171,6 +187,15 @@ def test_model_folds_name_variants_and_honorifics(nlp: Any) -> None:
     assert "person:lavrov" not in actors
     people = {k for k in actors if k.startswith("person:")}
     assert people == {"person:ki-moon"}
+
+
+@pytest.mark.slow
+def test_model_terms_do_not_pair_across_sentences(nlp: Any) -> None:
+    shift = RuleSet(actors=ACTORS, rules=(Rule("s", MatchSpec(keywords=("strike",)), detect=("shift",)),))
+    (out,) = Annotator(shift, nlp).annotate([article(
+        "1", title="Strike talks", body="Officials weighed a military strike. Diplomats urged patience.")])
+    assert "military strike" in out.terms and "diplomat" in out.terms
+    assert "strike diplomat" not in out.terms
 
 
 @pytest.mark.slow

@@ -65,6 +65,7 @@ BOILERPLATE = frozenset(
 )
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 MAX_TERMS = 200
+_LINKS = frozenset({"of", "-", "–"})  # what may stand inside a two-word term
 
 
 def _keep(word: str) -> bool:
@@ -72,7 +73,12 @@ def _keep(word: str) -> bool:
 
 
 def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """``items`` are (lemma, POS) in text order; returns unique terms and adjacent pairs."""
+    """``items`` are (lemma, POS) in text order; returns unique terms and adjacent pairs.
+
+    A pair is two content words with nothing between them but "of" or a hyphen ("threat of
+    force" -> "threat force", "cease-fire" -> "cease fire"): punctuation ends a pair, so
+    "... military action. Diplomats ..." gives no "action diplomat".
+    """
     out: dict[str, None] = {}
     prev: str | None = None
     for lemma, pos in items:
@@ -82,7 +88,7 @@ def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
             if prev is not None:
                 out.setdefault(f"{prev} {lemma}")
             prev = lemma
-        elif pos not in ("PUNCT",) and lemma not in ("of", "-"):
+        elif lemma not in _LINKS:
             prev = None
         if len(out) >= MAX_TERMS:
             break
@@ -90,10 +96,17 @@ def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def terms_from_tokens(tokens: Iterable[Token]) -> tuple[str, ...]:
-    """The same without a model: words (plurals folded, so terms stay readable) and pairs."""
-    return terms_from_lemmas(
-        (_singular(t.text.lower()), "NOUN") if _keep(t.text.lower()) else (t.key, "X") for t in tokens
-    )
+    """The same without a model: words (plurals folded, so terms stay readable) and pairs,
+    which end where a sentence does (the tokens carry no other punctuation)."""
+    return terms_from_lemmas(_token_items(tokens))
+
+
+def _token_items(tokens: Iterable[Token]) -> Iterable[tuple[str, str]]:
+    for t in tokens:
+        if t.sentence_start:
+            yield "", "PUNCT"
+        low = t.text.lower()
+        yield (_singular(low), "NOUN") if _keep(low) else (t.key, "X")
 
 
 def _singular(word: str) -> str:
