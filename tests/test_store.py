@@ -63,3 +63,60 @@ def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
     assert store.prune_outbox(time.time() - 3600) == 0  # sent just now: kept
     assert store.prune_outbox(time.time() + 1) == 1  # only the delivered one goes
     assert outbox.counts() == {"pending": 1}
+
+
+def test_a_commit_writes_the_stories_of_the_rules_its_batch_touched(tmp_path: Path) -> None:
+    a, b = rule("ra"), rule("rb")
+    fingerprints = {r.id: r.state_fingerprint for r in (a, b)}
+    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    engine.process(matches("ra", item("1", 0, terms=("port", "strike"))) +
+                   matches("rb", item("2", 0, terms=("rail", "strike"))))
+    first = engine.take_delta()
+    assert set(first.stories) == {"ra", "rb"}
+    store.commit({}, first, [])
+    engine.process(matches("ra", item("3", 1, terms=("port", "dock"))))
+    second = engine.take_delta()
+    assert set(second.stories) == {"ra"}  # rb did not change: its row is not rewritten
+    store.commit({}, second, [])
+    assert engine.take_delta().stories == {}
+
+    restored = store.restore(fingerprints)
+    assert restored.stories == engine.stories.to_json()
+    again = Engine(ruleset(a, b))
+    again.restore(restored.events, restored.states, restored.stories, restored.watermark)
+    assert again.stories.to_json() == engine.stories.to_json()
+
+
+def test_stories_of_a_changed_or_removed_rule_leave_the_database(tmp_path: Path) -> None:
+    a, b = rule("ra"), rule("rb")
+    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    store.remember_rules({r.id: r.state_fingerprint for r in (a, b)})
+    engine.process(matches("ra", item("1", 0)) + matches("rb", item("2", 0)))
+    store.commit({}, engine.take_delta(), [])
+    changed = rule("ra", count=5)
+    restored = store.restore({"ra": changed.state_fingerprint, "rb": b.state_fingerprint})
+    assert set(restored.stories) == {"rb"}
+
+    engine.use_rules(ruleset(b))  # a hot reload that removes rb's neighbour ra
+    engine.process(matches("rb", item("3", 1)))
+    engine.use_rules(ruleset(a))  # and one that removes rb
+    delta = engine.take_delta()
+    assert delta.stories.get("rb", "kept") is None
+    store.commit({}, delta, [])
+    assert store.conn.execute("SELECT rule FROM stories").fetchall() == []
+
+
+def test_stories_kept_in_one_document_by_earlier_versions_are_split_on_restore(tmp_path: Path) -> None:
+    import json
+
+    a, b = rule("ra"), rule("rb")
+    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    engine.process(matches("ra", item("1", 0)) + matches("rb", item("2", 0)))
+    store.commit({}, engine.take_delta(), [])
+    whole = engine.stories.to_json()
+    store.conn.execute("DELETE FROM stories")
+    store.conn.execute("INSERT INTO meta (key, value) VALUES ('stories', ?)", (json.dumps(whole),))
+    restored = store.restore({"ra": a.state_fingerprint, "rb": b.state_fingerprint})
+    assert restored.stories == whole
+    assert store.conn.execute("SELECT count(*) FROM meta WHERE key='stories'").fetchone() == (0,)
+    assert store.restore({"ra": a.state_fingerprint, "rb": b.state_fingerprint}).stories == whole

@@ -37,7 +37,7 @@ class Delta:
     states: dict[StoryKey, dict[str, Any]] = field(default_factory=dict)
     dropped_rules: set[str] = field(default_factory=set)
     dropped_stories: set[StoryKey] = field(default_factory=set)
-    stories: dict[str, Any] | None = None
+    stories: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # rule -> its stories, changed
     watermark: float | None = None
 
 
@@ -153,7 +153,7 @@ class Engine:
             state = self.states.get((rule_id, story))
             if state is not None:
                 delta.states[(rule_id, story)] = state.detectors
-        delta.stories = self.stories.to_json()
+        delta.stories = self.stories.take_changes()
         delta.watermark = self.watermark
         return delta
 
@@ -169,7 +169,7 @@ class Engine:
             if rule_id in self._rules and detectors:
                 self._state(rule_id, story).detectors = dict(detectors)
         if stories:
-            self.stories.restore(stories)
+            self.stories.restore({rid: s for rid, s in stories.items() if rid in self._rules})
         if watermark is not None:
             self.watermark = watermark
         self._delta = Delta()

@@ -197,6 +197,7 @@ class StoryAssigner:
         self.rules: dict[str, RuleStories] = {}
         self._plan: _Plan | None = None  # the last choice, for the ``learn`` that follows it
         self._skips: dict[str, tuple[Rule, list[str], frozenset[str]]] = {}
+        self._changed: set[str] = set()  # rules whose stories changed since ``take_changes``
 
     def assign(self, rule: Rule, item: Annotated, event: Event | None = None) -> str:
         """The story the article belongs to (a new story's name when it opens one); changes nothing."""
@@ -213,6 +214,7 @@ class StoryAssigner:
         decision, raw, vector = plan.decision, plan.raw, plan.vector
         stories = self.rules.setdefault(rule.id, RuleStories())
         stories.version += 1
+        self._changed.add(rule.id)
         self._plan = None
         stories.count(raw, event.at)
         horizon = _horizon(rule)
@@ -282,24 +284,35 @@ class StoryAssigner:
         stories = self.rules.get(rule.id)
         if stories is None:
             return 0
-        stories.version += 1
         kept = [c for c in stories.clusters if c.last > before]
+        outliers = [o for o in stories.outliers if o.at > before]
         gone = len(stories.clusters) - len(kept)
-        stories.clusters = kept
-        stories.outliers = [o for o in stories.outliers if o.at > before]
+        if gone or len(outliers) != len(stories.outliers):
+            stories.version += 1
+            self._changed.add(rule.id)
+            stories.clusters, stories.outliers = kept, outliers
         return gone
 
     def to_json(self) -> dict[str, Any]:
         return {rid: s.to_json() for rid, s in sorted(self.rules.items())}
 
+    def take_changes(self) -> dict[str, dict[str, Any] | None]:
+        """The stories of each rule changed since the last call (None: forgotten), for the
+        store: a commit writes the rules its batch touched, not every rule's stories."""
+        changed, self._changed = self._changed, set()
+        return {rid: s.to_json() if (s := self.rules.get(rid)) is not None else None
+                for rid in sorted(changed)}
+
     def restore(self, data: dict[str, Any]) -> None:
         self._plan = None
+        self._changed.clear()
         self.rules = {rid: RuleStories.from_json(s) for rid, s in data.items() if isinstance(s, dict)}
 
     def forget_rule(self, rule_id: str) -> None:
         self._plan = None
         self._skips.pop(rule_id, None)
-        self.rules.pop(rule_id, None)
+        if self.rules.pop(rule_id, None) is not None:
+            self._changed.add(rule_id)
 
     def _new_name(self, rule: Rule, stories: RuleStories, event: Event, vector: dict[str, float]) -> str:
         return f"{rule.id}/{_about(event, vector)}-{stories.next}"

@@ -7,6 +7,8 @@ CREATE TABLE IF NOT EXISTS events (
     rule TEXT NOT NULL, story TEXT NOT NULL, article_id TEXT NOT NULL, at REAL NOT NULL,
     data TEXT NOT NULL, PRIMARY KEY (rule, story, article_id));
 CREATE INDEX IF NOT EXISTS events_at ON events (rule, at);
+-- each rule's story clustering (monitor/detect/stories.py), written when the rule's stories change
+CREATE TABLE IF NOT EXISTS stories (rule TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS detectors (
     rule TEXT NOT NULL, story TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rule, story));
 -- status: pending -> sending -> sent | parked. 'sending' survives a crash between the post

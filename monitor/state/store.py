@@ -32,7 +32,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
 class Restored:
     events: list[tuple[str, str, Event]]
     states: dict[StoryKey, dict[str, Any]]
-    stories: dict[str, Any] | None
+    stories: dict[str, Any]  # rule -> its stories
     watermark: float | None
 
 
@@ -64,6 +64,7 @@ class Store:
             for rule in delta.dropped_rules:
                 c.execute("DELETE FROM events WHERE rule=?", (rule,))
                 c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
+                c.execute("DELETE FROM stories WHERE rule=?", (rule,))
             c.executemany(
                 "INSERT OR IGNORE INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)",
                 [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in delta.events],
@@ -83,8 +84,10 @@ class Store:
                      alert.at.timestamp(), alert.model_dump_json(), now),
                 )
                 queued += cur.rowcount
-            if delta.stories is not None:
-                self._meta(c, "stories", json.dumps(delta.stories))
+            gone = [(rule,) for rule, data in delta.stories.items() if data is None]
+            c.executemany("DELETE FROM stories WHERE rule=?", gone)
+            c.executemany("INSERT OR REPLACE INTO stories (rule, data) VALUES (?,?)",
+                          [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
             if delta.watermark is not None and delta.watermark != float("-inf"):
                 self._meta(c, "watermark", repr(delta.watermark))
             c.executemany(
@@ -107,9 +110,11 @@ class Store:
         known = dict(c.execute("SELECT rule, fingerprint FROM rules").fetchall())
         stale = [r for r, f in known.items() if fingerprints.get(r) != f]
         c.execute("BEGIN IMMEDIATE")
+        self._split_stories(c)
         for rule in stale:
             c.execute("DELETE FROM events WHERE rule=?", (rule,))
             c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
+            c.execute("DELETE FROM stories WHERE rule=?", (rule,))
         c.execute("DELETE FROM rules")
         c.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
         c.execute("COMMIT")
@@ -118,10 +123,21 @@ class Store:
             for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at")
         ]
         states = {(r, s): json.loads(d) for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
+        stories = {r: json.loads(d) for r, d in c.execute("SELECT rule, data FROM stories")}
         meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
-        stories = json.loads(meta["stories"]) if "stories" in meta else None
         watermark = float(meta["watermark"]) if "watermark" in meta else None
         return Restored(events, states, stories, watermark)
+
+    @staticmethod
+    def _split_stories(c: sqlite3.Connection) -> None:
+        """Earlier versions kept every rule's stories in one document: one row a rule now."""
+        row = c.execute("SELECT value FROM meta WHERE key='stories'").fetchone()
+        if row is None:
+            return
+        old = json.loads(row[0])
+        c.executemany("INSERT OR IGNORE INTO stories (rule, data) VALUES (?,?)",
+                      [(rule, json.dumps(data)) for rule, data in old.items() if isinstance(data, dict)])
+        c.execute("DELETE FROM meta WHERE key='stories'")
 
     def remember_rules(self, fingerprints: Mapping[str, str]) -> None:
         c = self.conn
