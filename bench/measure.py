@@ -119,5 +119,6 @@ def report(m: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
                      "prefilter_slice": get("prefilter", "articles"),
                      "rules_slice": get("rules", "articles")},
         "components": m["components"],
-        "details": {**{k: v for k, v in m.items() if k != "components"}, "rss_samples": samples},
+        "details": {**{k: v for k, v in m.items() if k != "components"}, "rss_samples": samples,
+                    "rss_floors": phases.rss_floors(samples, sizes.rss_warmup) if samples else []},
     }

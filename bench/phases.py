@@ -151,13 +151,25 @@ def wait_delivered(daemon: Daemon, slack: FakeSlack, timeout_s: float = 60.0) ->
 def fit_slope(samples: list[Sample], warmup: int, buckets: int = 10) -> float | None:
     """Slope of resident memory against committed articles after ``warmup``, in MB per million.
 
-    RSS swings by a few hundred MB within a batch (the model's arrays for up to
-    ``nlp.batch_size`` long articles, freed when the batch ends), so the fit uses the floor:
-    the lowest sample of each of ``buckets`` equal spans of articles.
+    RSS swings by tens of MB within a batch (the model's arrays for a batch of long
+    articles, freed when the batch ends), so the fit uses the floor: the lowest sample of
+    each of ``buckets`` equal spans of articles. A span can miss its floor (every sample
+    taken mid-batch), so the slope is Theil-Sen's (the median of the slopes between every
+    two floors), which one such span does not move, not least squares, which it does.
     """
+    ordered = rss_floors(samples, warmup, buckets)
+    if len(ordered) < 3:
+        return None
+    slopes = [(y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(ordered) for x2, y2 in ordered[i + 1:]
+              if x2 > x1]
+    return round(statistics.median(slopes) * 1_000_000, 2)
+
+
+def rss_floors(samples: list[Sample], warmup: int, buckets: int = 10) -> list[tuple[int, float]]:
+    """(committed articles, MB) of the lowest sample in each of ``buckets`` equal spans after ``warmup``."""
     points = [(n, mb) for _, n, mb in samples if n >= warmup]
     if len(points) < 3 or points[-1][0] == points[0][0]:
-        return None
+        return []
     low, high = points[0][0], points[-1][0]
     width = (high - low) / buckets
     floors: dict[int, tuple[int, float]] = {}
@@ -165,10 +177,7 @@ def fit_slope(samples: list[Sample], warmup: int, buckets: int = 10) -> float | 
         b = min(buckets - 1, int((n - low) / width))
         if b not in floors or mb < floors[b][1]:
             floors[b] = (n, mb)
-    if len(floors) < 3:
-        return None
-    xs, ys = zip(*floors.values(), strict=True)
-    return round(statistics.linear_regression(xs, ys).slope * 1_000_000, 2)
+    return sorted(floors.values())
 
 
 def percentile(values: list[float], q: float) -> float:
