@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from monitor.annotate.tokens import Token, raw_words, token_key, token_text, tokenize
+from monitor.annotate.tokens import (
+    Token,
+    raw_words,
+    sentence_gap,
+    token_key,
+    token_starts,
+    token_text,
+    tokenize,
+)
 from monitor.rules.schema import RuleSet
 
 _MAX_PHRASE = 8
@@ -32,14 +40,19 @@ class AliasHit:
 class Hits:
     keywords: frozenset[str]
     aliases: tuple[AliasHit, ...]
-    tokens: tuple[Token, ...]
+    text: str = ""
 
     @property
     def any(self) -> bool:
         return bool(self.keywords or self.aliases)
 
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The text's tokens, made on demand (only model-free framing terms need them)."""
+        return tuple(tokenize(self.text))
 
-NO_HITS = Hits(frozenset(), (), ())
+
+NO_HITS = Hits(frozenset(), ())
 
 
 class PhraseIndex:
@@ -71,6 +84,8 @@ class PhraseIndex:
                 grams[length].update(entries)
         self._words = {g[0] for g in grams.pop(1, ())}  # one-word keywords, tested without tuples
         self._grams = sorted(grams.items())
+        self._phrases = {words: values for lengths in self._keywords.values() for _, entries in lengths
+                         for words, values in entries.items()}  # for ``scan``: key tuple -> keywords
 
     def _add_alias(self, alias: str, actor_id: str) -> None:
         words = tuple(t.text for t in tokenize(alias))[:_MAX_PHRASE]
@@ -98,27 +113,43 @@ class PhraseIndex:
         return False
 
     def scan(self, text: str) -> Hits:
-        tokens = tokenize(text)
+        """Every keyword and alias in the text. Keywords are found the way ``may_hit`` finds
+        them, as set intersections made in C; only a text with an alias's first word pays for
+        character offsets, and tokens are made only when asked for."""
+        raw = raw_words(text)
         keywords: set[str] = set()
-        aliases: list[AliasHit] = []
-        shouting = sum(t.text.isupper() for t in tokens) > 0.6 * max(len(tokens), 1)
-        n = len(tokens)
-        keys = [t.key for t in tokens]
-        table = self._keywords
-        for i, tok in enumerate(tokens):
-            for length, phrases in table.get(tok.key, ()):
-                found = phrases.get(tuple(keys[i : i + length]))
-                if found:
-                    keywords.update(found)
-            for words, actor, surname in self._aliases.get(tok.text, ()):
-                if _follows(tokens, i, words):
-                    last = tokens[min(i + len(words), n) - 1]
-                    weak = surname or shouting or (
-                        len(words) == 1 and tok.sentence_start and not tok.text.isupper()
-                    )
-                    end = last.start + len(last.text)
-                    aliases.append(AliasHit(actor, tok.start, end, weak, surname))
-        return Hits(frozenset(keywords), tuple(aliases), tuple(tokens))
+        if self._keywords:
+            keys = list(map(token_key, raw))
+            phrases = self._phrases
+            for key in self._words.intersection(keys):
+                keywords.update(phrases[(key,)])
+            for length, grams in self._grams:
+                for words in grams.intersection(zip(*(keys[j:] for j in range(length)), strict=False)):
+                    keywords.update(phrases[words])
+        aliases = () if self._alias_raw.isdisjoint(raw) else self._find_aliases(text, raw)
+        return Hits(frozenset(keywords), aliases, text)
+
+    def _find_aliases(self, text: str, raw: list[str]) -> tuple[AliasHit, ...]:
+        texts = list(map(token_text, raw))
+        table = self._aliases
+        found = [i for i, t in enumerate(texts) if t in table]
+        if not found:
+            return ()
+        starts = token_starts(text)
+        n = len(texts)
+        shouting = sum(map(str.isupper, texts)) > 0.6 * max(n, 1)
+        hits = []
+        for i in found:
+            tok = texts[i]
+            for words, actor, surname in table[tok]:
+                size = len(words)
+                if size > 1 and tuple(texts[i : i + size]) != words:
+                    continue
+                initial = i == 0 or sentence_gap(text[starts[i - 1] + len(raw[i - 1]) : starts[i]])
+                weak = surname or shouting or (size == 1 and initial and not tok.isupper())
+                last = i + size - 1
+                hits.append(AliasHit(actor, starts[i], starts[last] + len(texts[last]), weak, surname))
+        return tuple(hits)
 
 
 def _add(table: Table, words: tuple[str, ...], value: str) -> bool:
@@ -143,12 +174,3 @@ def _first_hit(seq: list[str], table: Table) -> bool:
             if length == 1 or tuple(seq[i : i + length]) in entries:
                 return True
     return False
-
-
-def _follows(tokens: list[Token], i: int, want: tuple[str, ...]) -> bool:
-    """Do the tokens from ``i`` on spell ``want`` by surface text?"""
-    if len(want) == 1:
-        return True  # the index lookup already compared the first token
-    if i + len(want) > len(tokens):
-        return False
-    return all(tokens[i + j].text == w for j, w in enumerate(want))

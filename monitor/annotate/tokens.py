@@ -42,6 +42,16 @@ def raw_words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def token_starts(text: str) -> list[int]:
+    """Where each of ``raw_words(text)`` starts, in characters."""
+    return [m.start() for m in _TOKEN.finditer(text)]
+
+
+def sentence_gap(gap: str) -> bool:
+    """Whether the text between two words ends a sentence (``Token.sentence_start``)."""
+    return gap != " " and _SENTENCE_END.search(gap) is not None
+
+
 def token_text(raw: str) -> str:
     """``Token.text`` of a raw match: the possessive removed."""
     return raw[:-2] if raw.endswith(("'s", "’s")) and len(raw) > 2 else raw
