@@ -73,8 +73,9 @@ class Cluster:
         unit = _norm(vector) or 1.0
         for w, v in vector.items():
             merged[w] = merged.get(w, 0.0) + v / unit
-        top = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CENTROID]
-        self.centroid = {w: round(v, 6) for w, v in top}
+        if len(merged) > MAX_CENTROID:  # keep the heaviest features (ties by name)
+            merged = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CENTROID])
+        self.centroid = {w: round(v, 6) for w, v in merged.items()}
         self._norm = None
         self.last = max(self.last, at)
         self.count += 1
