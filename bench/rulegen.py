@@ -155,7 +155,7 @@ def _headline_phrases(corpus_pairs: set[tuple[str, str]]) -> list[str]:
     """Runs of two or three content words of the UCI headlines that the corpus never has."""
     out: set[str] = set()
     if not UCI.is_file():
-        return []
+        raise RuntimeError(f"{UCI} not found: the benchmark reads ../shared/data beside the repository")
     for line in UCI.read_text(encoding="utf-8").splitlines():
         toks = [t for t in tokenize(json.loads(line)["title"])]
         for i in range(len(toks) - 1):
