@@ -23,15 +23,14 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
-    append, search, new = out.append, _SENTENCE_END.search, tuple.__new__
+    append, new = out.append, tuple.__new__
     last_end = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
         start, end = m.span()
         if word.endswith(("'s", "’s")) and len(word) > 2:
             word = word[:-2]
-        gap = text[last_end:start]
-        initial = not out or (gap != " " and search(gap) is not None)  # most gaps are one space
+        initial = not out or sentence_gap(text[last_end:start])
         append(new(Token, (word, fold(word), start, initial)))  # Token(...) without its Python __new__
         last_end = end
     return out
@@ -49,7 +48,7 @@ def token_starts(text: str) -> list[int]:
 
 def sentence_gap(gap: str) -> bool:
     """Whether the text between two words ends a sentence (``Token.sentence_start``)."""
-    return gap != " " and _SENTENCE_END.search(gap) is not None
+    return gap != " " and _SENTENCE_END.search(gap) is not None  # most gaps are one space
 
 
 def token_text(raw: str) -> str:

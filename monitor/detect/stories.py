@@ -94,13 +94,10 @@ class Outlier:
 
     at: float
     vector: dict[str, float]
-    _norm: float | None = field(default=None, init=False, repr=False, compare=False)
+    norm: float = field(init=False, repr=False, compare=False)  # the vector never changes
 
-    @property
-    def norm(self) -> float:
-        if self._norm is None:
-            self._norm = _norm(self.vector)
-        return self._norm
+    def __post_init__(self) -> None:
+        self.norm = _norm(self.vector)
 
     def to_json(self) -> list[Any]:
         return [self.at, self.vector]
@@ -129,10 +126,6 @@ class RuleStories:
         """TF-IDF: what every article of the rule says weighs little."""
         df, scale, docs = self.df, self.df_scale, 1.0 + self.docs
         return {w: v * (math.log(docs / (1.0 + df.get(w, 0.0) * scale)) + 1.0) for w, v in vector.items()}
-
-    def frequency(self, term: str) -> float:
-        """The decayed number of the rule's articles that have the term."""
-        return self.df.get(term, 0.0) * self.df_scale
 
     def to_json(self) -> dict[str, Any]:
         return {
