@@ -91,6 +91,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from monitor.obs.logs import setup_logging
 
     setup_logging(settings.log.level, settings.log.format)
+    if args.command in ("run", "backtest"):  # the commands that run spaCy batch after batch
+        from monitor.heap import keep_batch_memory
+
+        keep_batch_memory()
     if args.command == "backtest":
         return _backtest(settings, args)
     if args.command == "run":
