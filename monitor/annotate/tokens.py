@@ -23,14 +23,15 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
-    append, new = out.append, tuple.__new__
+    append, search, new = out.append, _SENTENCE_END.search, tuple.__new__
     last_end = 0
     for m in _TOKEN.finditer(text):
         word = m.group()
         start, end = m.span()
         if word.endswith(("'s", "’s")) and len(word) > 2:
             word = word[:-2]
-        initial = not out or sentence_gap(text[last_end:start])
+        gap = text[last_end:start]  # sentence_gap, inlined: a call per token cost the 1,000-rule run 5%
+        initial = not out or (gap != " " and search(gap) is not None)
         append(new(Token, (word, fold(word), start, initial)))  # Token(...) without its Python __new__
         last_end = end
     return out
