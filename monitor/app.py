@@ -67,6 +67,7 @@ def make_notifier(settings: Settings) -> Notifier:
 def loop_settings(settings: Settings) -> LoopSettings:
     return LoopSettings(
         max_records=settings.kafka.max_poll_records,
+        max_batch_s=settings.kafka.max_batch_s,
         tick_interval_s=settings.detect.tick_interval_s,
         max_bytes=settings.kafka.max_message_bytes,
     )

@@ -26,6 +26,7 @@ class KafkaSettings(_Section):
     dlq_topic: str | None = None  # default: "<topic>.dlq"
     client_id: str = "story-monitor"
     max_poll_records: int = Field(default=256, ge=1)
+    max_batch_s: float = Field(default=2.0, gt=0)  # poll as many records as take about this long
     max_poll_interval_ms: int = Field(default=900_000, ge=10_000)
     session_timeout_ms: int = Field(default=45_000, ge=6_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=500)

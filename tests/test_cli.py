@@ -55,8 +55,8 @@ def test_run_on_samples_prints_alerts_and_exits_zero(tmp_path: Path) -> None:
 def test_run_keeps_batch_memory_between_batches(tmp_path: Path) -> None:
     """run (like backtest) fixes glibc's malloc thresholds before the first batch (monitor.heap)."""
     result = cli("run", "--source", str(SAMPLES), "--rules", "rules/",
-                 env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "state"), "STORY_MONITOR_LOG__LEVEL": "DEBUG",
-                      "STORY_MONITOR_LOG__FORMAT": "json"})
+                 env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "state"),
+                      "STORY_MONITOR_LOG__LEVEL": "DEBUG", "STORY_MONITOR_LOG__FORMAT": "json"})
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     tuned = [r for r in records if r.get("event") == "malloc_thresholds"]

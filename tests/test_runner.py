@@ -1,0 +1,74 @@
+"""The run loop's batch size: sized by time on the wall clock, fixed on the articles' clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.app import App
+from monitor.notify.console import CollectingNotifier
+from monitor.rules import load_rules
+from monitor.runner import BatchSizer
+from monitor.settings import Settings
+from monitor.sources.base import Record
+from monitor.sources.jsonl import JsonlSource
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "articles.jsonl"
+
+
+def test_the_batch_follows_seconds_per_record() -> None:
+    sizer = BatchSizer(max_records=256, max_batch_s=2.0)
+    assert sizer.next() == BatchSizer.FIRST  # nothing timed yet: a small first batch
+    sizer.observe(32, 1.6)  # long articles through the model: 50 ms each
+    assert sizer.next() == 40
+    sizer.observe(40, 2.0)
+    assert sizer.next() == 40
+    sizer.observe(40, 0.04)  # then the prefilter skips everything: 1 ms each, averaged in
+    assert sizer.next() == 78
+    sizer.observe(78, 0.078)
+    sizer.observe(256, 0.256)
+    assert sizer.next() == 256  # never more than max_records
+    sizer.observe(1, 30.0)  # one pathological article
+    assert sizer.next() == 1  # never fewer than one
+    sizer.observe(0, 5.0)  # an empty poll says nothing about records
+    assert sizer.next() == 1
+
+
+class Recording(JsonlSource):
+    """The samples file, recording the size of every poll; stops the loop after ``polls``."""
+
+    def __init__(self, path: Path, *, follow: bool, polls: int) -> None:
+        super().__init__(path, follow=follow)
+        self.sizes: list[int] = []
+        self.polls = polls
+        self.app: App | None = None
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        self.sizes.append(max_records)
+        if len(self.sizes) >= self.polls and self.app is not None:
+            self.app.runner.stop()
+        return super().poll(max_records, min(timeout_s, 0.05))
+
+
+def run(tmp_path: Path, *, follow: bool, max_batch_s: float) -> list[int]:
+    settings = Settings(kafka={"max_poll_records": 8, "max_batch_s": max_batch_s})  # type: ignore[arg-type]
+    source = Recording(SAMPLES, follow=follow, polls=6)
+    app = App(settings, load_rules([ROOT / "rules"]), source, CollectingNotifier(), nlp=None,
+              state_dir=tmp_path / "state", background_sender=False)
+    source.app = app
+    try:
+        app.run()
+    finally:
+        app.close()
+    return source.sizes
+
+
+def test_a_followed_file_is_read_in_batches_sized_by_time(tmp_path: Path) -> None:
+    # a target far below one record's time: one record a batch after the first
+    assert run(tmp_path / "a", follow=True, max_batch_s=1e-9)[:4] == [8, 1, 1, 1]
+    # a target far above: max_poll_records every time
+    assert run(tmp_path / "b", follow=True, max_batch_s=1e6)[:4] == [8, 8, 8, 8]
+
+
+def test_a_backtest_clock_keeps_fixed_batches_whatever_the_machine(tmp_path: Path) -> None:
+    assert set(run(tmp_path, follow=False, max_batch_s=1e-9)) == {8}
