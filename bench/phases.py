@@ -229,6 +229,9 @@ def latency(env: Env, rules: Path, rate: float, count: int, every: int) -> dict[
             "probes_missing": len(missing),
             "p50_s": round(percentile(lat, 0.5), 3) if lat else None,
             "p99_s": round(percentile(lat, 0.99), 3) if lat else None,
-            "max_s": round(max(lat), 3) if lat else None}
+            "max_s": round(max(lat), 3) if lat else None,
+            # every probe: seconds since the first was sent, its latency (None: never arrived)
+            "series": [[round(sent[p] - sent[probes[0]], 1),
+                        round(received[p] - sent[p], 3) if p in received else None] for p in probes]}
 
 
