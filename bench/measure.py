@@ -33,7 +33,7 @@ class Sizes:
 QUICK = Sizes(e2e=100, latency_s=40, probe_every=5, firehose=5_000, rss_warmup=1_500, rss_sample_s=0.5,
               prefilter_slice=150, rules_slice=1_500, rules_rounds=1)
 FULL = Sizes(e2e=1_500, latency_s=180, probe_every=10, firehose=100_000, rss_warmup=20_000, rss_sample_s=2.0,
-             prefilter_slice=600, rules_slice=3_824, rules_rounds=2)
+             prefilter_slice=600, rules_slice=3_824, rules_rounds=3)
 
 
 def say(text: str) -> None:
