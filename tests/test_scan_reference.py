@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.annotate.phrases import AliasHit, PhraseIndex
+from monitor.annotate.phrases import NO_HITS, AliasHit, PhraseIndex
 from monitor.annotate.tokens import tokenize
 from monitor.decode import decode
 from monitor.model import Article
@@ -68,5 +68,6 @@ def test_scan_finds_what_the_token_walk_finds(rules: Path) -> None:
         hits = index.scan(text)
         assert (hits.keywords, hits.aliases) == reference(index, text), text[:200]
         assert index.may_hit(text) == hits.any
+        assert index.prefiltered(text) == (hits if hits.any else NO_HITS)
         found += hits.any
     assert found > 50  # the rules do concern these texts

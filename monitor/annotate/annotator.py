@@ -7,7 +7,7 @@ from typing import Any
 
 from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
 from monitor.annotate.names import clean_name, entity_key, fold_people
-from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
+from monitor.annotate.phrases import AliasHit, Hits, PhraseIndex
 from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
@@ -59,8 +59,8 @@ class Annotator:
 
     def annotate(self, articles: Sequence[Article]) -> list[Annotated]:
         texts = [self._text(a) for a in articles]
-        scan, may_hit = self.index.scan, self.index.may_hit
-        hits = [scan(t) if not self.prefilter or may_hit(t) else NO_HITS for t in texts]
+        find = self.index.prefiltered if self.prefilter else self.index.scan
+        hits = [find(t) for t in texts]
         todo = [i for i, h in enumerate(hits) if h.any or not self.prefilter]
         self.skipped += len(articles) - len(todo)
         found: dict[int, tuple[list[Entity], tuple[str, ...]]] = {}

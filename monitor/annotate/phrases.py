@@ -99,12 +99,33 @@ class PhraseIndex:
 
     def may_hit(self, text: str) -> bool:
         """Whether ``scan(text)`` finds anything, exactly, without building tokens (the prefilter)."""
+        return self._may_hit(raw_words(text), [])
+
+    def scan(self, text: str) -> Hits:
+        """Every keyword and alias in the text. Keywords are found the way ``may_hit`` finds
+        them, as set intersections made in C; only a text with an alias's first word pays for
+        character offsets, and tokens are made only when asked for."""
+        return self._scan(text, raw_words(text), [])
+
+    def prefiltered(self, text: str) -> Hits:
+        """``scan(text)`` if ``may_hit(text)``, else ``NO_HITS``: the two share one pass
+        over the text's words and keys."""
         raw = raw_words(text)
+        keys: list[str] = []
+        return self._scan(text, raw, keys) if self._may_hit(raw, keys) else NO_HITS
+
+    def _keys(self, raw: list[str], keys: list[str]) -> list[str]:
+        """The keys of ``raw``, made once into ``keys`` (empty until first asked for)."""
+        if not keys and raw:
+            keys.extend(map(token_key, raw))
+        return keys
+
+    def _may_hit(self, raw: list[str], keys: list[str]) -> bool:
         if not self._alias_raw.isdisjoint(raw) and _first_hit(list(map(token_text, raw)), self._alias_table):
             return True
         if not self._keywords:
             return False
-        keys = list(map(token_key, raw))
+        keys = self._keys(raw, keys)
         if not self._words.isdisjoint(keys):
             return True
         for length, grams in self._grams:  # the text's runs of ``length`` keys, made and tested in C
@@ -112,14 +133,10 @@ class PhraseIndex:
                 return True
         return False
 
-    def scan(self, text: str) -> Hits:
-        """Every keyword and alias in the text. Keywords are found the way ``may_hit`` finds
-        them, as set intersections made in C; only a text with an alias's first word pays for
-        character offsets, and tokens are made only when asked for."""
-        raw = raw_words(text)
+    def _scan(self, text: str, raw: list[str], keys: list[str]) -> Hits:
         keywords: set[str] = set()
         if self._keywords:
-            keys = list(map(token_key, raw))
+            keys = self._keys(raw, keys)
             phrases = self._phrases
             for key in self._words.intersection(keys):
                 keywords.update(phrases[(key,)])
