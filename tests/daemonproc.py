@@ -66,14 +66,17 @@ class Daemon:
         self.stdout: list[str] = []
         self.events: list[dict[str, Any]] = []
         self.proc: subprocess.Popen[str] | None = None
+        self._readers: list[threading.Thread] = []
 
     def start(self, timeout_s: float = 20.0) -> Daemon:
         cmd = [sys.executable, "-m", "monitor", "run", "--source", str(self.articles), "--follow",
                "--rules", str(self.rules)]
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=self.env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        threading.Thread(target=self._read, args=(self.proc.stdout, self._out), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, self._err), daemon=True).start()
+        self._readers = [threading.Thread(target=self._read, args=(self.proc.stdout, self._out), daemon=True),
+                         threading.Thread(target=self._read, args=(self.proc.stderr, self._err), daemon=True)]
+        for reader in self._readers:
+            reader.start()
         self.wait_event("http_listening", timeout_s=timeout_s)
         return self
 
@@ -139,6 +142,14 @@ class Daemon:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
+    def wait_exit(self, timeout_s: float) -> int:
+        """The exit code, once every line the daemon wrote has been read (its pipes at EOF)."""
+        assert self.proc is not None
+        code = self.proc.wait(timeout_s)
+        for reader in self._readers:
+            reader.join(5.0)
+        return code
+
     def stop(self, timeout_s: float = 15.0) -> int:
         """SIGTERM and wait; kill if it does not go (a failure the caller sees as -9)."""
         assert self.proc is not None
@@ -146,10 +157,10 @@ class Daemon:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout_s)
+            return self.wait_exit(timeout_s)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return self.proc.wait()
+            return self.wait_exit(timeout_s)
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:

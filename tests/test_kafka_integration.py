@@ -329,8 +329,9 @@ def test_sigterm_mid_batch_commits_finished_work_only_and_exits_0(
     where = {a["id"]: p for a, p in zip(stream, placed, strict=True)}
     ends = end_offsets(kafka_broker, topic)
     drain_s = 20.0
+    # batches of 24, whatever they take: sized by time they would shrink and move the aim
     env = {"STORY_MONITOR_NLP__MODEL": REAL_MODEL, "STORY_MONITOR_KAFKA__MAX_POLL_RECORDS": "24",
-           "STORY_MONITOR_KAFKA__DRAIN_TIMEOUT_S": str(drain_s)}
+           "STORY_MONITOR_KAFKA__MAX_BATCH_S": "600", "STORY_MONITOR_KAFKA__DRAIN_TIMEOUT_S": str(drain_s)}
     daemon = daemons(topic, KAFKA_RULES, **env).start()
 
     def committed() -> int:

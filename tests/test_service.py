@@ -336,8 +336,8 @@ def test_sigterm_drains_and_exits_zero_quickly(quiet_daemon: Daemon) -> None:
     quiet_daemon.wait_alerts(1)
     started = time.monotonic()
     quiet_daemon.signal(signal.SIGTERM)
-    assert quiet_daemon.proc is not None and quiet_daemon.proc.wait(10) == 0
-    assert time.monotonic() - started < 3.0
+    assert quiet_daemon.wait_exit(10) == 0
+    assert time.monotonic() - started < 5.0  # an idle poll (1 s), the HTTP server, interpreter exit
     assert quiet_daemon.named("shutdown_requested") and quiet_daemon.named("stopped")
     assert not (quiet_daemon.state_dir / "http.port").exists()
     printed = len(quiet_daemon.alerts())
@@ -373,24 +373,27 @@ def test_metrics_after_a_replay_match_the_backtest(tmp_path: Path, replayed: App
     backtest = start_backtest(tmp_path)
     # no wall-clock tick during the test: alerts come from articles only, as in the backtest's batch
     daemon = Daemon(tmp_path, rules, articles, STORY_MONITOR_DETECT__TICK_INTERVAL_S="3600").start()
+    values: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    wall_driven = {"silence", "resolved"}  # the backtest ticks on event time, the followed file on the wall
     try:
+        expected_alerts = counts(backtest)
+        want = sum(v for (_, kind), v in expected_alerts.items() if kind not in wall_driven)
+
         def replayed_all() -> bool:
-            """Every line read, the batch committed (its time observed) and its alerts delivered.
+            """Every line read and every alert the backtest raised counted and printed.
 
-            The sender posts after the commit, on its own thread: reading the metrics as soon as the
-            batch is committed can see fewer sends than alerts (CI caught 4 of 6 once)."""
-            values = daemon.metrics()
+            A followed file arrives in more than one batch, and a batch counts its articles before
+            its alerts: a scrape in between saw 45 articles and 4 alerts of 6 once. The snapshot
+            that satisfied the wait is the one checked, not a later scrape."""
+            values.clear()
+            values.update(daemon.metrics())
             alerted = sum(v for k, v in values.items() if k[0] == "story_monitor_alerts_total")
-            return metric(values, "story_monitor_articles_total") == len(lines) and \
-                metric(values, "story_monitor_batch_seconds_count") >= 1 and \
-                metric(values, "story_monitor_slack_sends_total", result="ok") >= alerted > 0
+            return metric(values, "story_monitor_articles_total") == len(lines) and alerted >= want and \
+                metric(values, "story_monitor_slack_sends_total", result="ok") >= want
 
-        wait_until(replayed_all, 10, "the replay and its deliveries")
-        values = daemon.metrics()
+        wait_until(replayed_all, 30, "the replay and its deliveries")
     finally:
         assert daemon.stop() == 0
-    expected_alerts = counts(backtest)
-    wall_driven = {"silence", "resolved"}  # the backtest ticks on event time, the followed file on the wall
     alerts = Counter({(dict(k[1])["rule"], dict(k[1])["kind"]): int(v) for k, v in values.items()
                       if k[0] == "story_monitor_alerts_total" and v})
     assert +alerts == Counter({k: v for k, v in expected_alerts.items() if k[1] not in wall_driven})
