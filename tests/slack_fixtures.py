@@ -111,9 +111,9 @@ def notifier(fake: FakeSlack, directory: Path | None = None, **kw: Any) -> Slack
     return SlackNotifier(web_client(slack), threads, slack.default_channel)
 
 
-def sender(directory: Path, notify: Any, pacing: Pacing = FAST) -> Sender:
+def sender(directory: Path, notify: Any, pacing: Pacing = FAST, **kw: Any) -> Sender:
     Store(directory).close()  # the schema
-    return Sender(Outbox(directory), notify, pacing)
+    return Sender(Outbox(directory), notify, pacing, **kw)
 
 
 def statuses(directory: Path) -> dict[str, tuple[str, str | None]]:

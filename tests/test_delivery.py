@@ -19,6 +19,7 @@ from slack_fixtures import FAST, alert, commit, keys, notifier, sender, statuses
 
 from monitor.model import Alert
 from monitor.notify.base import Delivery, Notifier
+from monitor.notify.sender import TokenBucket
 from monitor.notify.slack import SlackNotifier
 from monitor.settings import SlackSettings
 
@@ -40,29 +41,43 @@ def assert_paced(times: list[float], rate: float, burst: int, slack_s: float = 0
             assert j - i + 1 <= allowed, f"{j - i + 1} posts in {times[j] - times[i]:.3f}s"
 
 
-def test_thirty_alerts_through_429s_arrive_in_order_paced_and_once(fake: FakeSlack, tmp_path: Path) -> None:
+class Readings:
+    """``time.monotonic`` that remembers its last reading: the one a bucket's ``take`` used."""
+
+    last = 0.0
+
+    def __call__(self) -> float:
+        self.last = time.monotonic()
+        return self.last
+
+
+def test_thirty_alerts_through_429s_arrive_in_order_paced_and_once(
+    fake: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     alerts = [alert(i, story=f"story-{i % 3}") for i in range(30)]
     commit(tmp_path, *alerts)
     fake.rate_limit(10, method="chat.postMessage")  # Slack answers 429 beyond 10 a second
-    slack, handed = notifier(fake, tmp_path), []
+    clock, granted = Readings(), []
+    send = sender(tmp_path, notifier(fake, tmp_path), clock=clock)
+    take = send.bucket.take
 
-    class Timed:  # when the sender let each attempt go: its bucket's output, free of network jitter
-        name = slack.name
+    def take_and_record() -> float:  # when the bucket let each attempt go, free of any jitter
+        wait = take()
+        if not wait:
+            granted.append(clock.last)
+        return wait
 
-        def send(self, alert: Alert, *, maybe_sent: bool = False) -> Delivery:
-            handed.append(time.monotonic())
-            return slack.send(alert, maybe_sent=maybe_sent)
-
+    monkeypatch.setattr(send.bucket, "take", take_and_record)
     started = time.monotonic()
-    assert sender(tmp_path, Timed()).drain(timeout_s=30)
+    assert send.drain(timeout_s=30)
     elapsed = time.monotonic() - started
 
     assert keys(fake.messages_in("#ports-desk")) == [a.key for a in alerts]
     attempts = fake.requests_for("chat.postMessage")
     limited = [r for r in attempts if r["status"] == 429]
     assert limited, "the fake never rate-limited: the test shows nothing"
-    assert len(handed) == len(attempts)
-    assert_paced(handed, FAST.rate, FAST.burst, slack_s=0.005)
+    assert len(granted) == len(attempts), "every attempt took a token"
+    assert_paced(granted, FAST.rate, FAST.burst, slack_s=1e-6)
     # at the server too, allowing one interval for a request held up on the way (CPU, GIL)
     assert_paced([r["time"] for r in attempts], FAST.rate, FAST.burst, slack_s=1 / FAST.rate)
     for hit in limited:  # Retry-After (1 s) is honoured before the next attempt
@@ -70,6 +85,19 @@ def test_thirty_alerts_through_429s_arrive_in_order_paced_and_once(fake: FakeSla
         assert not later or later[0] - hit["time"] >= 0.95
     assert {s for s, _ in statuses(tmp_path).values()} == {"sent"}
     print(f"30 alerts, {len(limited)} answered 429, delivered in {elapsed:.2f}s")
+
+
+def test_the_bucket_allows_a_burst_then_the_rate() -> None:
+    now = [100.0]
+    bucket = TokenBucket(rate=10.0, burst=2, clock=lambda: now[0])
+    assert (bucket.take(), bucket.take()) == (0.0, 0.0)  # the burst, at once
+    assert bucket.take() == pytest.approx(0.1)  # empty: one token in 1/rate
+    now[0] += 0.04
+    assert bucket.take() == pytest.approx(0.06)  # a wait takes nothing
+    now[0] += 0.06
+    assert (bucket.take(), bucket.take() > 0) == (0.0, True)
+    now[0] += 60.0  # idle for long: saves up no more than the burst
+    assert [bucket.take() == 0.0 for _ in range(3)] == [True, True, False]
 
 
 def test_alerts_wait_out_an_outage_then_arrive(fake: FakeSlack, tmp_path: Path) -> None:

@@ -27,6 +27,27 @@ class Pacing:
     retry_max_s: float = 300.0
 
 
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; starts full."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._tokens = float(burst)
+        self._last = clock()
+
+    def take(self) -> float:
+        """0 when a token was taken; else the seconds until one is due (nothing taken)."""
+        now = self.clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+
 class Sender:
     """Delivers outbox alerts in order per channel; transient failures back off, permanent ones park."""
 
@@ -40,8 +61,7 @@ class Sender:
         self.clock = clock
         self.wall = wall
         self.results: Counter[str] = Counter()
-        self._tokens = float(self.pacing.burst)
-        self._last = clock()
+        self.bucket = TokenBucket(self.pacing.rate, self.pacing.burst, clock)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -62,7 +82,7 @@ class Sender:
         if item is None:
             due = self.outbox.next_due()
             return None if due is None else max(0.05, due - now)
-        wait = self._take_token()
+        wait = self.bucket.take()
         if wait > 0:
             return wait
         self.outbox.begin(item.seq)
@@ -96,15 +116,6 @@ class Sender:
             log.warning("slack_delivery_failing", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})
             self._failing = exc.reason
         return min(delay, 1.0)
-
-    def _take_token(self) -> float:
-        now = self.clock()
-        self._tokens = min(self.pacing.burst, self._tokens + (now - self._last) * self.pacing.rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.pacing.rate
 
     def drain(self, timeout_s: float | None = None) -> bool:
         """Send until nothing is waiting (True) or the timeout passes (False)."""
