@@ -99,33 +99,26 @@ class PhraseIndex:
 
     def may_hit(self, text: str) -> bool:
         """Whether ``scan(text)`` finds anything, exactly, without building tokens (the prefilter)."""
-        return self._may_hit(raw_words(text), [])
+        return self._may_hit(_Words(raw_words(text)))
 
     def scan(self, text: str) -> Hits:
         """Every keyword and alias in the text. Keywords are found the way ``may_hit`` finds
         them, as set intersections made in C; only a text with an alias's first word pays for
         character offsets, and tokens are made only when asked for."""
-        return self._scan(text, raw_words(text), [])
+        return self._scan(text, _Words(raw_words(text)))
 
     def prefiltered(self, text: str) -> Hits:
-        """``scan(text)`` if ``may_hit(text)``, else ``NO_HITS``: the two share one pass
-        over the text's words and keys."""
-        raw = raw_words(text)
-        keys: list[str] = []
-        return self._scan(text, raw, keys) if self._may_hit(raw, keys) else NO_HITS
+        """``scan(text)`` if ``may_hit(text)``, else ``NO_HITS``: the two share the text's
+        words, keys and alias forms, each made once."""
+        words = _Words(raw_words(text))
+        return self._scan(text, words) if self._may_hit(words) else NO_HITS
 
-    def _keys(self, raw: list[str], keys: list[str]) -> list[str]:
-        """The keys of ``raw``, made once into ``keys`` (empty until first asked for)."""
-        if not keys and raw:
-            keys.extend(map(token_key, raw))
-        return keys
-
-    def _may_hit(self, raw: list[str], keys: list[str]) -> bool:
-        if not self._alias_raw.isdisjoint(raw) and _first_hit(list(map(token_text, raw)), self._alias_table):
+    def _may_hit(self, words: _Words) -> bool:
+        if not self._alias_raw.isdisjoint(words.raw) and _first_hit(words.texts(), self._alias_table):
             return True
         if not self._keywords:
             return False
-        keys = self._keys(raw, keys)
+        keys = words.keys()
         if not self._words.isdisjoint(keys):
             return True
         for length, grams in self._grams:  # the text's runs of ``length`` keys, made and tested in C
@@ -133,21 +126,21 @@ class PhraseIndex:
                 return True
         return False
 
-    def _scan(self, text: str, raw: list[str], keys: list[str]) -> Hits:
+    def _scan(self, text: str, words: _Words) -> Hits:
         keywords: set[str] = set()
         if self._keywords:
-            keys = self._keys(raw, keys)
+            keys = words.keys()
             phrases = self._phrases
             for key in self._words.intersection(keys):
                 keywords.update(phrases[(key,)])
             for length, grams in self._grams:
-                for words in grams.intersection(zip(*(keys[j:] for j in range(length)), strict=False)):
-                    keywords.update(phrases[words])
-        aliases = () if self._alias_raw.isdisjoint(raw) else self._find_aliases(text, raw)
+                for run in grams.intersection(zip(*(keys[j:] for j in range(length)), strict=False)):
+                    keywords.update(phrases[run])
+        aliases = () if self._alias_raw.isdisjoint(words.raw) else self._find_aliases(text, words)
         return Hits(frozenset(keywords), aliases, text)
 
-    def _find_aliases(self, text: str, raw: list[str]) -> tuple[AliasHit, ...]:
-        texts = list(map(token_text, raw))
+    def _find_aliases(self, text: str, words: _Words) -> tuple[AliasHit, ...]:
+        raw, texts = words.raw, words.texts()
         table = self._aliases
         found = [i for i, t in enumerate(texts) if t in table]
         if not found:
@@ -158,15 +151,36 @@ class PhraseIndex:
         hits = []
         for i in found:
             tok = texts[i]
-            for words, actor, surname in table[tok]:
-                size = len(words)
-                if size > 1 and tuple(texts[i : i + size]) != words:
+            for form, actor, surname in table[tok]:
+                size = len(form)
+                if size > 1 and tuple(texts[i : i + size]) != form:
                     continue
                 initial = i == 0 or sentence_gap(text[starts[i - 1] + len(raw[i - 1]) : starts[i]])
                 weak = surname or shouting or (size == 1 and initial and not tok.isupper())
                 last = i + size - 1
                 hits.append(AliasHit(actor, starts[i], starts[last] + len(texts[last]), weak, surname))
         return tuple(hits)
+
+
+class _Words:
+    """A text's raw words, with their keys (keywords) and alias forms made on first use, once."""
+
+    __slots__ = ("_keys", "_texts", "raw")
+
+    def __init__(self, raw: list[str]) -> None:
+        self.raw = raw
+        self._keys: list[str] | None = None
+        self._texts: list[str] | None = None
+
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self._keys = list(map(token_key, self.raw))
+        return self._keys
+
+    def texts(self) -> list[str]:
+        if self._texts is None:
+            self._texts = list(map(token_text, self.raw))
+        return self._texts
 
 
 def _add(table: Table, words: tuple[str, ...], value: str) -> bool:
