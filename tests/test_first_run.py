@@ -31,7 +31,8 @@ def test_an_actor_only_ner_finds_is_named_in_an_alert(tmp_path: Path) -> None:
     result = cli(*args, env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "model")})
     assert result.returncode == 0, result.stderr
     assert "nlp_model_missing" not in result.stderr
-    assert "kelderhaven-strike · new_actor" in result.stdout and "new actors: Marta Lindqvist" in result.stdout
+    assert "kelderhaven-strike · new_actor" in result.stdout
+    assert "new actors: Marta Lindqvist" in result.stdout
 
     alias_only = cli(*args, env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "alias"),
                                  "STORY_MONITOR_NLP__MODEL": "no_such_model"})
