@@ -6,6 +6,7 @@ import logging
 import signal
 import tempfile
 import threading
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,9 @@ from typing import Any
 
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.model import load_model
-from monitor.detect.engine import Engine
+from monitor.detect.engine import Delta, Engine
 from monitor.errors import RuleError
-from monitor.model import Alert
+from monitor.model import Alert, Annotated, Article
 from monitor.notify.base import Notifier
 from monitor.notify.console import CollectingNotifier, ConsoleNotifier
 from monitor.notify.outbox import Outbox
@@ -52,6 +53,11 @@ def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: 
         prefilter=settings.nlp.prefilter, max_chars=settings.nlp.max_chars,
     )
     engine = Engine(ruleset, grace_s=settings.detect.grace_s)
+    if settings.nlp.workers > 1 and nlp == "load" and model is not None:
+        from monitor.annotate.parallel import ParallelAnnotator
+
+        return Pipeline(ruleset, ParallelAnnotator(annotator, settings.nlp, settings.nlp.workers),
+                        engine, metrics)
     return Pipeline(ruleset, annotator, engine, metrics)
 
 
@@ -146,6 +152,9 @@ class App:
         return self.sender.drain(timeout_s)
 
     def close(self) -> None:
+        close_workers = getattr(self.pipeline.annotator, "close", None)
+        if close_workers is not None:
+            close_workers()
         self.source.close()
         self.store.close()
         self.outbox.close()
@@ -165,16 +174,58 @@ class App:
                 signal.signal(signal.SIGHUP, reload)
 
 
+@dataclass(frozen=True)
+class Backtest:
+    """What a backtest saw: its alerts, and the volumes the report draws them against."""
+
+    alerts: list[Alert]
+    feed: list[float]  # published_at (epoch seconds) of every article read
+    matches: list[tuple[str, str, float]]  # (rule, story, published_at) of every match
+
+
 def backtest(settings: Settings, ruleset: RuleSet, articles: Path, nlp: Any = "load") -> list[Alert]:
     """The run pipeline over a file with the articles' own clock; alerts are returned, not sent."""
+    return backtest_run(settings, ruleset, articles, nlp).alerts
+
+
+def backtest_run(
+    settings: Settings, ruleset: RuleSet, articles: Path, nlp: Any = "load", *, progress: bool = False
+) -> Backtest:
+    """``backtest``, with the feed's and the matches' volumes, and a bar on stderr if ``progress``."""
     collector = CollectingNotifier()
+    feed: list[float] = []
+    matches: list[tuple[str, str, float]] = []
+    source: Source = JsonlSource(articles)
+    if progress:
+        from monitor.sources.progress import ProgressSource, count_lines
+
+        source = ProgressSource(source, count_lines(articles))
     with tempfile.TemporaryDirectory(prefix="story-monitor-backtest-") as directory:
-        app = App(settings, ruleset, JsonlSource(articles), collector, nlp=nlp, state_dir=Path(directory),
+        app = App(settings, ruleset, source, collector, nlp=nlp, state_dir=Path(directory),
                   background_sender=False)
+        _observe(app, feed, matches)
         try:
             app.run()
             app.finish()
         finally:
             app.close()
     order = {a.key: i for i, a in enumerate(collector.alerts)}
-    return sorted(collector.alerts, key=lambda a: (a.at, order[a.key]))
+    alerts = sorted(collector.alerts, key=lambda a: (a.at, order[a.key]))
+    return Backtest(alerts, feed, matches)
+
+
+def _observe(app: App, feed: list[float], matches: list[tuple[str, str, float]]) -> None:
+    """Record what the pipeline saw, for the report, without changing what it does."""
+    annotate, take_delta = app.pipeline.annotator.annotate, app.pipeline.engine.take_delta
+
+    def annotate_seen(batch: Sequence[Article]) -> list[Annotated]:
+        feed.extend(a.published_at.timestamp() for a in batch)
+        return annotate(batch)
+
+    def delta_seen() -> Delta:
+        delta = take_delta()
+        matches.extend((rule, story, event.at) for rule, story, event in delta.events)
+        return delta
+
+    app.pipeline.annotator.annotate = annotate_seen  # type: ignore[method-assign,assignment]
+    app.pipeline.engine.take_delta = delta_seen  # type: ignore[method-assign]

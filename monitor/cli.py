@@ -23,6 +23,10 @@ def _common(p: argparse.ArgumentParser, *, rules: bool = True) -> None:
         p.add_argument("--rules", metavar="PATH", help="rule file or directory (default: rules.path)")
 
 
+def _workers(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--workers", type=int, metavar="N", help=text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="story-monitor",
@@ -35,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--source", metavar="FILE.jsonl", help="read articles from a file instead of Kafka")
     run.add_argument("--follow", action="store_true", help="with --source: keep reading as the file grows")
+    _workers(run, "with --source: annotating processes (default: the machine's cores; Kafka: nlp.workers)")
 
     rules = sub.add_parser("rules", help="work with rule files")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
@@ -46,6 +51,14 @@ def parser() -> argparse.ArgumentParser:
     bt.add_argument("--articles", required=True, metavar="FILE.jsonl")
     bt.add_argument("--json", action="store_true", help="one JSON object per alert, in event-time order")
     bt.add_argument("--html", metavar="OUT", help="also write an HTML report")
+    _workers(bt, "annotating processes (default: the machine's cores); the alerts are those of one")
+
+    explain = rsub.add_parser("explain", help="why one article matches each rule, or not")
+    _common(explain)
+    explain.add_argument("--articles", required=True, metavar="FILE.jsonl",
+                         help="the articles; - reads them from stdin")
+    explain.add_argument("--id", help="the article's id (optional with one article on stdin)")
+    explain.add_argument("--json", action="store_true", help="one JSON object per rule")
 
     hc = sub.add_parser("healthcheck", help="exit 0 when the running daemon is healthy (for probes)")
     _common(hc, rules=False)
@@ -80,12 +93,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"rules": {"path": args.rules}} if getattr(args, "rules", None) else None
-    return load_settings(getattr(args, "config", None), overrides)
+    overrides: dict[str, dict[str, object]] = {}
+    if getattr(args, "rules", None):
+        overrides["rules"] = {"path": args.rules}
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise MonitorError(f"--workers {workers}: must be 1 or more")
+    if args.command == "backtest" or (args.command == "run" and args.source):
+        from monitor.annotate.parallel import machine_cores
+
+        overrides["nlp"] = {"workers": workers or machine_cores()}
+    return load_settings(getattr(args, "config", None), overrides or None)
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    from monitor.sources.progress import wanted
+
+    return wanted(quiet=getattr(args, "json", False))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "rules":
+    if args.command == "rules" and args.rules_command == "check":
         return _rules_check(args.paths)
     settings = _settings(args)
     from monitor.obs.logs import setup_logging
@@ -97,10 +125,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         keep_batch_memory()
     if args.command == "backtest":
         return _backtest(settings, args)
+    if args.command == "rules":
+        from monitor.cli_explain import run_explain
+
+        return run_explain(settings, args)
     if args.command == "run":
         from monitor.daemon import run
 
-        return run(settings, source=args.source, follow=args.follow)
+        return run(settings, source=args.source, follow=args.follow, progress=_progress(args))
     if args.command == "healthcheck":
         from monitor.obs.health import healthcheck
 
@@ -126,18 +158,19 @@ def _rules_check(paths: list[str]) -> int:
 
 
 def _backtest(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.app import backtest
+    from monitor.app import backtest_run
     from monitor.notify.console import render_text
 
     articles = Path(args.articles)
     if not articles.is_file():
         raise MonitorError(f"{articles}: no such file")
     ruleset = load_rules([settings.rules.path])
-    alerts = backtest(settings, ruleset, articles)
+    result = backtest_run(settings, ruleset, articles, progress=_progress(args))
+    alerts = result.alerts
     if args.html:
         from monitor.report import write_html
 
-        write_html(Path(args.html), alerts, ruleset)
+        write_html(Path(args.html), result.alerts, ruleset)
     for alert in alerts:
         if args.json:
             print(json.dumps(alert.public(), ensure_ascii=False))

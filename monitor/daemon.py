@@ -25,12 +25,20 @@ def open_source(settings: Settings, path: str | None, follow: bool, metrics: Met
     return KafkaSource(settings.kafka, metrics)
 
 
-def run(settings: Settings, *, source: str | None = None, follow: bool = False) -> int:
+def run(
+    settings: Settings, *, source: str | None = None, follow: bool = False, progress: bool = False
+) -> int:
+    """``progress``: a bar on stderr for a file run (``--source``)."""
     ruleset = load_rules([settings.rules.path])
     notifier = make_notifier(settings)
     _check_notifier(notifier)
     metrics = Metrics()
-    app = App(settings, ruleset, open_source(settings, source, follow, metrics), notifier,
+    opened = open_source(settings, source, follow, metrics)
+    if progress and source is not None:
+        from monitor.sources.progress import ProgressSource, count_lines
+
+        opened = ProgressSource(opened, None if follow else count_lines(Path(source)))
+    app = App(settings, ruleset, opened, notifier,
               metrics=metrics, background_sender=notifier.name != "console")
     _attach_services(app)
     app.install_signals()

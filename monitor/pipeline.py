@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from monitor.annotate.annotator import Annotator
+from monitor.annotate.parallel import ParallelAnnotator
 from monitor.detect.engine import Engine
 from monitor.match import Matcher
 from monitor.model import Alert, Article
@@ -17,7 +18,9 @@ from monitor.rules.schema import RuleSet
 class Pipeline:
     """Annotate, match and detect one batch; the same object serves run, backtest and tests."""
 
-    def __init__(self, ruleset: RuleSet, annotator: Annotator, engine: Engine, metrics: Metrics) -> None:
+    def __init__(
+        self, ruleset: RuleSet, annotator: Annotator | ParallelAnnotator, engine: Engine, metrics: Metrics
+    ) -> None:
         self.annotator = annotator
         self.engine = engine
         self.metrics = metrics

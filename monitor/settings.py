@@ -57,6 +57,7 @@ class NlpSettings(_Section):
     batch_chars: int = Field(default=40_000, ge=100)  # the most characters in one spaCy batch
     prefilter: bool = True
     max_chars: int = Field(default=20_000, ge=100)
+    workers: int = Field(default=1, ge=1)  # annotating processes (monitor/annotate/parallel.py)
 
 
 class DetectSettings(_Section):

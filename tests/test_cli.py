@@ -25,8 +25,8 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subp
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["run"], ["rules"], ["rules", "check"], ["backtest"], ["healthcheck"], ["slack"], ["slack", "test"],
-     ["outbox", "status"]],
+    [[], ["run"], ["rules"], ["rules", "check"], ["rules", "explain"], ["backtest"], ["healthcheck"],
+     ["slack"], ["slack", "test"], ["outbox", "status"]],
 )
 def test_help_on_every_command(command: list[str]) -> None:
     result = cli(*command, "--help")
@@ -39,16 +39,16 @@ def test_version() -> None:
 
 
 def test_run_on_samples_prints_alerts_and_exits_zero(tmp_path: Path) -> None:
-    result = cli("run", "--source", str(SAMPLES), "--rules", "rules/",
-                 env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "state")})
+    no_model = {"STORY_MONITOR_STATE__DIR": str(tmp_path / "state"),
+                "STORY_MONITOR_NLP__MODEL": "no_such_model"}  # the warning path (tests/test_first_run.py)
+    result = cli("run", "--source", str(SAMPLES), "--rules", "rules/", env=no_model)
     assert result.returncode == 0, result.stderr
     assert "[WARNING] brennport-dock-strike · threshold" in result.stdout
     assert "why: rising_edge" in result.stdout and "https://" in result.stdout
     # the missing model is reported once, and the run goes on by alias
     assert result.stderr.count("nlp_model_missing") == 1
     # run again over the same state: nothing new
-    again = cli("run", "--source", str(SAMPLES), "--rules", "rules/",
-                env={"STORY_MONITOR_STATE__DIR": str(tmp_path / "state")})
+    again = cli("run", "--source", str(SAMPLES), "--rules", "rules/", env=no_model)
     assert again.returncode == 0 and "threshold" not in again.stdout
 
 
@@ -134,7 +134,7 @@ def test_backtest_html_report(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
     page = out.read_text()
-    assert page.startswith("<!doctype html>") and f"<p>{len(alerts)} alerts</p>" in page
+    assert page.startswith("<!doctype html>") and f"<p id=count>{len(alerts)} alerts</p>" in page
     for alert in alerts:
         assert f"id='{alert['rule']}'" in page
-    assert "harbourledger.example.com" in page and "<script" not in page
+    assert "harbourledger.example.com" in page and "<script src" not in page  # plotly.js is inline
