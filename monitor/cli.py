@@ -170,7 +170,7 @@ def _backtest(settings: Settings, args: argparse.Namespace) -> int:
     if args.html:
         from monitor.report import write_html
 
-        write_html(Path(args.html), result.alerts, ruleset)
+        write_html(Path(args.html), result, ruleset)
     for alert in alerts:
         if args.json:
             print(json.dumps(alert.public(), ensure_ascii=False))
