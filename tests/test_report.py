@@ -76,3 +76,22 @@ def test_the_page_needs_no_network(report: tuple[Path, list[dict[str, object]]])
     text = page.read_text()
     assert "<script src" not in text and "cdn.plot.ly" not in text.split("<script>", 1)[0]
     assert text.count("<script>") == 2 and "Plotly" in text  # plotly.js inline once, and the page's script
+
+
+@pytest.mark.slow
+def test_five_thousand_alerts_render(tmp_path: Path) -> None:
+    """The page stays usable at 5,000 alerts: every card, charts drawn as they come into view."""
+    from monitor.report import write_html
+    from monitor.rules import load_rules
+    from tests.report_scale import synthetic
+
+    ruleset = load_rules(["rules/"])
+    run = synthetic(ruleset)
+    page = tmp_path / "big.html"
+    write_html(page, run, ruleset)
+    size = page.stat().st_size
+    assert size < 60_000_000, size  # measured: docs/benchmarks.md
+    dom = chromium_dom(page, height=4000)
+    assert dom.count('<div class="alert ') == 5000
+    assert dom.count("js-plotly-plot") >= 1  # the charts in view are drawn ...
+    assert dom.count('<div class="chart') > dom.count("js-plotly-plot")  # ... the rest when scrolled to
