@@ -10,7 +10,7 @@ from pathlib import Path
 
 from monitor.decode import DecodeError, decode
 from monitor.errors import MonitorError
-from monitor.explain import Explanation, explain
+from monitor.explain import Explanation, every_rule, explain
 from monitor.model import Article
 from monitor.rules import load_rules
 from monitor.settings import Settings
@@ -23,7 +23,7 @@ def run_explain(settings: Settings, args: argparse.Namespace) -> int:
     ruleset = load_rules([settings.rules.path])
     article = find_article(_lines(args.articles), args.id)
     nlp = settings.nlp
-    annotator = Annotator(ruleset, model_for(nlp.model), batch_size=nlp.batch_size,
+    annotator = Annotator(every_rule(ruleset), model_for(nlp.model), batch_size=nlp.batch_size,
                           batch_chars=nlp.batch_chars, prefilter=nlp.prefilter, max_chars=nlp.max_chars)
     found = explain(article, ruleset, annotator)
     for item in found:
@@ -70,7 +70,8 @@ def find_article(lines: Iterable[tuple[str, bytes]], wanted: str | None) -> Arti
 
 
 def render(e: Explanation) -> str:
-    head = f"{e.rule}: {'MATCH' if e.matched else 'no match'}" + ("" if e.enabled else " (rule disabled)")
+    head = f"{e.rule}: {'MATCH' if e.matched else 'no match'}" + (
+        "" if e.enabled else " (rule disabled: as it would match once enabled)")
     lines = [head]
     for c in e.conditions:
         found = ", ".join(c.found) or "none"

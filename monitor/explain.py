@@ -11,7 +11,7 @@ more field.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from monitor.annotate.annotator import ENTITY_LABELS, Annotator
@@ -88,6 +88,12 @@ class Evidence:
     actors: tuple[ActorEvidence, ...]
     phrases: tuple[KeywordEvidence, ...]
     modelled: bool
+
+
+def every_rule(ruleset: RuleSet) -> RuleSet:
+    """The set with its disabled rules enabled: what an Annotator must look for to explain them
+    too (a disabled rule is explained as it would match once enabled)."""
+    return replace(ruleset, rules=tuple(replace(r, enabled=True) for r in ruleset.rules))
 
 
 def explain(article: Article, ruleset: RuleSet, annotator: Annotator) -> list[Explanation]:

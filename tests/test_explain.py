@@ -94,3 +94,12 @@ def test_ner_entities_confirm_aliases_and_name_others(nlp: Any) -> None:
     assert any(o.variant == "Marta Lindqvist" and o.actor.startswith("person:") for o in found.others)
     alias_only = explain(article, ruleset, Annotator(ruleset, None))[0]
     assert alias_only.matched and not alias_only.others and all(a.via == "alias" for a in alias_only.actors)
+
+
+def test_a_disabled_rule_is_explained_as_it_would_match_once_enabled() -> None:
+    """okafor-watch is disabled; port-014 names the minister, and its keywords are looked for too."""
+    result = cli("rules", "explain", "--rules", "rules/", "--articles", str(SAMPLES), "--id", "port-014",
+                 "--json", env=ALIAS_ONLY)
+    okafor = by_rule(result.stdout)["okafor-watch"]
+    assert okafor["enabled"] is False and okafor["matched"] is True, okafor
+    assert any(a["actor"] == "adaeze-okafor" and a["linked"] for a in okafor["actors"])
