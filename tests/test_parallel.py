@@ -50,3 +50,33 @@ def test_workers_with_an_actor_only_ner_finds(tmp_path) -> None:  # type: ignore
 def test_workers_must_be_positive() -> None:
     result = cli("backtest", "--rules", "rules/", "--articles", str(SAMPLES), "--workers", "0")
     assert result.returncode == 2 and "--workers 0: must be 1 or more" in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_parallel_backtest_without_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGINT reaches the whole process group; workers leave it to the parent, which exits 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lines = SAMPLES.read_text().splitlines()
+    articles = tmp_path / "many.jsonl"
+    articles.write_text("\n".join(lines * 100) + "\n")  # 4,500: minutes of work
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORY_MONITOR_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "backtest", "--rules", "rules/", "--articles", str(articles),
+         "--json", "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "nlp_workers_started" in line:
+            break
+    time.sleep(15)  # the workers are up and annotating
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C on a terminal does
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=300) == 130
+    assert "Traceback" not in "".join(seen) + rest

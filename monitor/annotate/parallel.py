@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -40,6 +41,10 @@ def machine_cores() -> int:
 def _start_worker(ruleset: RuleSet, settings: NlpSettings) -> None:
     global _worker
     from monitor.annotate.model import load_model
+
+    # Ctrl-C on the terminal reaches the whole process group: the parent stops between
+    # batches and then shuts the workers down; a worker must not die under a batch first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     _worker = Annotator(ruleset, load_model(settings.model), batch_size=settings.batch_size,
                         batch_chars=settings.batch_chars, prefilter=settings.prefilter,
