@@ -39,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--source", metavar="FILE.jsonl", help="read articles from a file instead of Kafka")
     run.add_argument("--follow", action="store_true", help="with --source: keep reading as the file grows")
-    _workers(run, "with --source: annotating processes (default: the machine's cores; Kafka: nlp.workers)")
+    _workers(run, "annotating processes (default: with --source the machine's cores, else nlp.workers)")
 
     rules = sub.add_parser("rules", help="work with rule files")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
@@ -99,10 +99,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise MonitorError(f"--workers {workers}: must be 1 or more")
-    if args.command == "backtest" or (args.command == "run" and args.source):
+    if workers is not None:
+        overrides["nlp"] = {"workers": workers}
+    elif args.command == "backtest" or (args.command == "run" and args.source):
         from monitor.annotate.parallel import machine_cores
 
-        overrides["nlp"] = {"workers": workers or machine_cores()}
+        overrides["nlp"] = {"workers": machine_cores()}
     return load_settings(getattr(args, "config", None), overrides or None)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from monitor.decode import DecodeError
 from monitor.sources.base import Record, Source
@@ -46,6 +47,8 @@ class ProgressSource:
         self.name = source.name
         self.clock = source.clock
         stream = stream if stream is not None else sys.stderr
+        self._logs = logging_redirect_tqdm()  # log lines print above the bar, not through it
+        self._logs.__enter__()
         self.bar = tqdm(total=total, unit=" articles", dynamic_ncols=_width(stream) > 0,
                         ncols=None if _width(stream) > 0 else 100, file=stream, smoothing=0.1)
 
@@ -76,6 +79,7 @@ class ProgressSource:
 
     def close(self) -> None:
         self.bar.close()
+        self._logs.__exit__(None, None, None)
         self.source.close()
 
     def __getattr__(self, name: str) -> Any:
