@@ -9,11 +9,13 @@
     Plotly.newPlot(el, fig.data, fig.layout, {displayModeBar: false, responsive: true});
   };
   const charts = Array.from(document.querySelectorAll(".chart"));
+  // the charts on the first screen at once, the others as they scroll into view
+  const onScreen = (el) => el.getBoundingClientRect().top < window.innerHeight + 400;
   if ("IntersectionObserver" in window) {
     const seen = new IntersectionObserver((entries) => entries.forEach((e) => {
       if (e.isIntersecting) { draw(e.target); seen.unobserve(e.target); }
     }), {rootMargin: "400px"});
-    charts.forEach((c) => seen.observe(c));
+    charts.forEach((c) => (onScreen(c) ? draw(c) : seen.observe(c)));
   } else {
     charts.forEach(draw);
   }
