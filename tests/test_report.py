@@ -71,6 +71,16 @@ def test_a_filter_in_the_link_hides_the_other_alerts(report: tuple[Path, list[di
     assert f"{silences} alerts shown" in dom
 
 
+def test_a_rule_filter_keeps_that_rule_only(report: tuple[Path, list[dict[str, object]]]) -> None:
+    page, alerts = report
+    dom = chromium_dom(page, "#rule=greyfall-dam-dispute")
+    assert '<section class="rule" data-rule="greyfall-dam-dispute">' in dom
+    assert '<section class="rule hidden" data-rule="brennport-dock-strike">' in dom
+    assert '<tr data-rule="brennport-dock-strike" class="hidden">' in dom
+    mine = sum(a["rule"] == "greyfall-dam-dispute" for a in alerts)
+    assert f"{mine} alerts shown" in dom
+
+
 def test_the_page_needs_no_network(report: tuple[Path, list[dict[str, object]]]) -> None:
     page, _ = report
     text = page.read_text()

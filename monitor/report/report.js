@@ -35,6 +35,9 @@
     document.querySelectorAll(".chart").forEach((el) => {
       el.classList.toggle("hidden", !fits(el, "rule", want.rule) || !fits(el, "story", want.story));
     });
+    document.querySelectorAll("table.noise tr[data-rule]").forEach((el) => {
+      el.classList.toggle("hidden", !fits(el, "rule", want.rule));
+    });
     document.querySelectorAll("section.rule").forEach((el) => {
       const any = want.story || want.kind || want.severity;
       const hide = !fits(el, "rule", want.rule) || (any && !el.querySelector(".alert:not(.hidden)"));
