@@ -6,7 +6,8 @@ import logging
 import signal
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ def loop_settings(settings: Settings) -> LoopSettings:
         max_batch_s=settings.kafka.max_batch_s,
         tick_interval_s=settings.detect.tick_interval_s,
         max_bytes=settings.kafka.max_message_bytes,
+        future_tolerance_s=settings.detect.future_tolerance_s,
+        live_lag_s=settings.detect.live_lag_s,
     )
 
 
@@ -91,6 +94,7 @@ class App:
     nlp: Any = "load"
     state_dir: Path | None = None
     background_sender: bool = True
+    clock: Callable[[], float] = time.time  # the wall clock of the run loop
 
     def __post_init__(self) -> None:
         directory = self.state_dir or self.settings.state.dir
@@ -108,7 +112,7 @@ class App:
                 self.sender.drain()
 
         self.runner = Runner(self.source, self.pipeline, self.store, self.metrics,
-                             loop_settings(self.settings), on_commit=on_commit)
+                             loop_settings(self.settings), on_commit=on_commit, clock=self.clock)
         self.services: list[Any] = []
 
     def reload_rules(self) -> bool:

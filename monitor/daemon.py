@@ -20,9 +20,11 @@ def open_source(settings: Settings, path: str | None, follow: bool, metrics: Met
         from monitor.sources.jsonl import JsonlSource
 
         return JsonlSource(Path(path), follow=follow)
+    from monitor.sources.base import Decoder
     from monitor.sources.kafka import KafkaSource
 
-    return KafkaSource(settings.kafka, metrics)
+    decoder = Decoder(settings.kafka.max_message_bytes, settings.detect.future_tolerance_s)
+    return KafkaSource(settings.kafka, metrics, decoder=decoder, state_dir=settings.state.dir)
 
 
 def run(

@@ -2,6 +2,11 @@
 
 One thread owns the state. Scheduled jobs and signal handlers only hand work to it
 through ``call_soon``; it runs that work between batches.
+
+Time: after every batch the detectors are ticked at the watermark (event time), for every
+source, as a backtest does; a wall-clock tick moves event time only for a live feed that
+is caught up (``detect/watermark.py``), so a backlog, a pause, an outage or a restart
+changes no alert.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monitor.decode import DecodeError, decode
+from monitor.decode import DecodeError
+from monitor.detect.watermark import LiveClock
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
 from monitor.pipeline import Pipeline
-from monitor.sources.base import Record, Source
+from monitor.sources.base import Decoder, Record, Source
 from monitor.state.store import Store
 
 log = logging.getLogger("monitor.runner")
@@ -30,6 +36,8 @@ class LoopSettings:
     poll_timeout_s: float = 1.0
     tick_interval_s: float = 30.0
     max_bytes: int = 1_048_576
+    future_tolerance_s: float = 300.0  # wall-clock sources refuse articles dated further ahead
+    live_lag_s: float = 3600.0  # see detect/watermark.py
 
 
 class BatchSizer:
@@ -72,13 +80,18 @@ class Runner:
     def __init__(
         self, source: Source, pipeline: Pipeline, store: Store, metrics: Metrics,
         settings: LoopSettings | None = None, on_commit: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
         self.store = store
         self.metrics = metrics
-        self.settings = settings or LoopSettings()
+        self.settings = s = settings or LoopSettings()
         self.on_commit = on_commit or (lambda queued: None)
+        self.clock = clock
+        wall = source.clock == "wall"
+        self.decoder = Decoder(s.max_bytes, s.future_tolerance_s if wall else None, clock)
+        self.live = LiveClock(s.live_lag_s)
         self.sizer = BatchSizer(self.settings.max_records, self.settings.max_batch_s)
         self.stop_event = threading.Event()
         self.tasks: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -89,7 +102,9 @@ class Runner:
         """Load windows and detector state, then resume the source where the state left it."""
         fingerprints = {r.id: r.state_fingerprint for r in self.pipeline.ruleset.enabled}
         restored = self.store.restore(fingerprints)
-        self.pipeline.engine.restore(restored.events, restored.states, restored.stories, restored.watermark)
+        engine = self.pipeline.engine
+        engine.restore(restored.events, restored.states, restored.stories, restored.watermark)
+        self.live.observe(self.clock(), engine.watermark)  # as if the newest article came now
         self.source.seek(self.store.offsets(self.source.name))
 
     def call_soon(self, task: Callable[[], None]) -> None:
@@ -110,7 +125,7 @@ class Runner:
                 break
             due = time.monotonic() - self._last_tick >= self.settings.tick_interval_s
             if self.source.clock == "wall" and due:
-                self.tick(time.time())
+                self.tick(self.clock())
 
     def _poll_size(self) -> int:
         """Sized by time on the wall clock; on the articles' clock (a file, a backtest)
@@ -132,18 +147,17 @@ class Runner:
         started = time.perf_counter()
         articles: list[Article] = []
         for record in records:
-            result = (
-                DecodeError("empty", "record has no value") if record.value is None
-                else decode(record.value, fallback_time=record.timestamp, max_bytes=self.settings.max_bytes)
-            )
+            result = self.decoder(record)
             if isinstance(result, DecodeError):
                 self.metrics.decode_errors.labels(reason=result.reason).inc()
                 self.source.reject(record, result)
             else:
                 articles.append(result)
         alerts = self.pipeline.run(articles)
-        if self.source.clock == "event" and articles:
-            alerts += self.pipeline.tick(self.pipeline.engine.watermark)
+        if articles:  # event time moved: what it brings, as a backtest sees it
+            engine = self.pipeline.engine
+            alerts += self.pipeline.tick(engine.watermark)
+            self.live.observe(self.clock(), engine.watermark)
         queued = self.commit(records, alerts)
         seconds = time.perf_counter() - started
         self.metrics.batch_seconds.observe(seconds)
@@ -164,10 +178,17 @@ class Runner:
         return queued
 
     def tick(self, now: float) -> int:
-        """Time-driven detection (silence, resolving windows), committed like a batch."""
+        """A wall-clock tick at ``now``: for a live feed, caught up and quiet, event time moves
+        on with the wall clock (silence, resolving windows), committed like a batch; for
+        anything else it leaves time alone (``detect/watermark.py``)."""
         self._last_tick = time.monotonic()
-        alerts = self.pipeline.tick(now)
-        queued = self.store.commit({}, self.pipeline.engine.take_delta(), alerts)
+        engine = self.pipeline.engine
+        target = self.live.now(now, caught_up=self.source.caught_up, watermark=engine.watermark)
+        if target is None:
+            return 0
+        engine.advance(target)
+        alerts = self.pipeline.tick(target)
+        queued = self.store.commit({}, engine.take_delta(), alerts)
         if queued:
             self.on_commit(queued)
         return queued

@@ -33,6 +33,12 @@ class KafkaSettings(_Section):
     max_message_bytes: int = Field(default=1_048_576, ge=1_024)
     drain_timeout_s: float = Field(default=30.0, gt=0)
     reconnect_backoff_max_s: float = Field(default=30.0, gt=0)
+    # event-time alignment across partitions (sources/alignment.py): how long records wait
+    # for a partition that has nothing buffered before it is checked and left out as idle
+    idle_timeout_s: float = Field(default=2.0, ge=0)
+    # static group membership: "auto" keeps an id in state.dir, so a restart gets its
+    # partitions back at once; None (or "") joins as a dynamic member
+    group_instance_id: str | None = "auto"
 
     @property
     def dead_letter_topic(self) -> str:
@@ -63,6 +69,11 @@ class NlpSettings(_Section):
 class DetectSettings(_Section):
     grace_s: float = Field(default=600.0, ge=0)
     tick_interval_s: float = Field(default=30.0, gt=0)
+    # wall-clock sources: an article dated further ahead than this is refused (future_timestamp)
+    future_tolerance_s: float = Field(default=300.0, ge=0)
+    # a feed whose newest article arrived within this of its publication is live: while it
+    # is caught up and quiet, event time follows the wall clock (detect/watermark.py)
+    live_lag_s: float = Field(default=3600.0, ge=0)
 
 
 class SlackSettings(_Section):

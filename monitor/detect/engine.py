@@ -10,6 +10,7 @@ from typing import Any
 from monitor.detect.alerts import build_alert
 from monitor.detect.anyarticle import AnyDetector
 from monitor.detect.base import Detector, Signal
+from monitor.detect.lifecycle import rewind
 from monitor.detect.state import Event, StoryState
 from monitor.detect.stories import StoryAssigner
 from monitor.detect.threshold import ThresholdDetector
@@ -114,6 +115,11 @@ class Engine:
                     alerts += self._alerts(rule, state, detector.tick(rule, state, now))
         return alerts
 
+    def advance(self, now: float) -> None:
+        """Event time reached ``now`` with no article (a live feed's wall clock, see
+        ``detect/watermark.py``): later articles are judged late against it."""
+        self.watermark = max(self.watermark, now)
+
     def evict(self, now: float) -> int:
         """Forget events older than each rule's longest window; drop stories left empty and idle."""
         gone = 0
@@ -172,4 +178,7 @@ class Engine:
             self.stories.restore({rid: s for rid, s in stories.items() if rid in self._rules})
         if watermark is not None:
             self.watermark = watermark
+            for state in self.states.values():
+                for slot in state.detectors.values():
+                    rewind(slot, watermark)
         self._delta = Delta()

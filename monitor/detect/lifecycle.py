@@ -9,7 +9,9 @@ times fixed by the articles alone, whether the clock ticks once a minute, once a
 or never. That is what lets a replay with a restart in the middle give the same alerts.
 
 State lives in the detector's slot (``phase``, ``since``, ``checked``, ``fired_at`` and
-counters), so it is saved with the offsets like everything else.
+counters), so it is saved with the offsets like everything else. ``checked`` never runs
+ahead of event time: ticks come at the watermark, or at a live feed's wall clock, which
+moves the watermark with it (``detect/watermark.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.detect.base import cooled, mark_fired
 from monitor.detect.state import StoryState
@@ -116,6 +119,17 @@ class Lifecycle:
             return SUPPRESSED
         mark_fired(state, self.kind, t)
         return FIRED
+
+
+def rewind(slot: dict[str, Any], watermark: float) -> None:
+    """Undo a check that ran ahead of event time (wall-clock ticks did, before the live
+    clock): an active or pending condition is read again from the moment it rose, so the
+    moments its articles leave their windows are not skipped; an idle one from the watermark."""
+    checked = slot.get("checked")
+    if checked is None or float(checked) <= watermark:
+        return
+    rose = slot.get("since")
+    slot["checked"] = float(rose) if slot.get("phase", IDLE) != IDLE and rose is not None else watermark
 
 
 def leaving(times: list[float], start: float, end: float, spans: Iterable[float]) -> list[float]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
-from monitor.decode import DecodeError
+from monitor.decode import DecodeError, decode
+from monitor.model import Article
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,7 @@ class Record:
     timestamp: datetime | None = None
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = field(default=())
+    decoded: Article | DecodeError | None = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:
@@ -29,11 +32,46 @@ class Record:
         )
 
 
+@dataclass(frozen=True)
+class Decoder:
+    """The decode stage for one record, and the check that its article is not from the future.
+
+    ``future_s`` None: no check (a file replayed or backtested keeps its dates, whatever
+    they are). Otherwise an article dated more than ``future_s`` after ``clock()`` is
+    refused as ``future_timestamp``: it goes to the dead-letter topic and never moves the
+    watermark.
+    """
+
+    max_bytes: int
+    future_s: float | None = None
+    clock: Callable[[], float] = time.time
+
+    def __call__(self, record: Record) -> Article | DecodeError:
+        if record.decoded is not None:
+            return record.decoded
+        if record.value is None:
+            return DecodeError("empty", "record has no value")
+        result = decode(record.value, fallback_time=record.timestamp, max_bytes=self.max_bytes)
+        if isinstance(result, DecodeError) or self.future_s is None:
+            return result
+        ahead = result.published_at.timestamp() - self.clock()
+        if ahead > self.future_s:
+            stamp = result.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            limit = f"detect.future_tolerance_s={self.future_s:g}"
+            return DecodeError("future_timestamp", f"published_at {stamp} is {ahead:.0f}s ahead of the clock"
+                                                   f" (limit {limit})")
+        return result
+
+
 class Source(Protocol):
     """Hands out batches of records and takes back the offsets of finished work."""
 
     name: str
     clock: str  # "event": ticks follow the articles' time; "wall": the real clock
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing known to be waiting upstream: the wall clock may stand in for event time."""
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]: ...
 

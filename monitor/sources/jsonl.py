@@ -34,11 +34,17 @@ class JsonlSource:
         self._line = 0
         self._partial = b""
         self._eof = False
+        self._at_end = False
         self.rejected: Counter[str] = Counter()
 
     @property
     def exhausted(self) -> bool:
         return self._eof and not self.follow
+
+    @property
+    def caught_up(self) -> bool:
+        """At the end of the file (a followed file: until it grows)."""
+        return self._at_end
 
     def seek(self, offsets: Mapping[int, int]) -> None:
         skip = offsets.get(-1, 0)
@@ -50,7 +56,8 @@ class JsonlSource:
         deadline = time.monotonic() + timeout_s
         while len(out) < max_records:
             chunk = self._file.readline()
-            if not chunk or not chunk.endswith(b"\n"):
+            self._at_end = not chunk or not chunk.endswith(b"\n")
+            if self._at_end:
                 self._partial += chunk
                 if not self.follow:
                     if self._partial:  # a last line without a newline

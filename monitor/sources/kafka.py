@@ -3,17 +3,26 @@
 Offsets live in SQLite with the state they produced (the source of truth); they are also
 committed to Kafka after each batch, for lag monitoring and tooling. On assignment each
 partition is moved to the offset the state store holds, so state and input never disagree.
+
+Records leave in event-time order across the assigned partitions (``sources/alignment.py``):
+each is decoded as it is fetched, waits in its partition's lane, and partitions that run
+ahead are paused. The consumer joins as a static member (``kafka.group_instance_id``), so a
+restarted daemon gets its partitions back at once instead of after the session timeout.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import secrets
 import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
@@ -25,12 +34,15 @@ from monitor.decode import DecodeError
 from monitor.errors import SourceError
 from monitor.obs.metrics import Metrics
 from monitor.settings import KafkaSettings
-from monitor.sources.base import Record
+from monitor.sources.alignment import Aligner, AlignSettings
+from monitor.sources.base import Decoder, Record
 
 log = logging.getLogger("monitor.kafka")
 HEADER_PREFIX = "story-monitor."
 RETRY_FIRST_S = 0.5
 BOOTSTRAP_TIMEOUT_MS = 5_000  # kafka-python 3 blocks in the constructor until bootstrapped
+CHECK_TIMEOUT_MS = 5_000  # asking the broker for log ends, when a partition may be idle
+INSTANCE_FILE = "kafka-instance-id"
 
 
 def c_crc32c() -> bool:
@@ -56,12 +68,18 @@ class KafkaSource:
 
     def __init__(
         self, settings: KafkaSettings, metrics: Metrics | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = time.sleep, *,
+        decoder: Decoder | None = None, state_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.topic
         self.metrics = metrics
         self.sleep = sleep
+        self.decoder = decoder or Decoder(settings.max_message_bytes)
+        self.instance_id = instance_id(settings, state_dir)
+        self.lanes = Aligner(AlignSettings(idle_timeout_s=settings.idle_timeout_s,
+                                           max_records=max(512, 2 * settings.max_poll_records),
+                                           max_bytes=max(16 * 1_048_576, 4 * settings.max_message_bytes)))
         self.stored: dict[int, int] = {}  # partition -> next offset, from the state store
         self.connected: bool | None = None
         self.rejected = 0
@@ -109,7 +127,7 @@ class KafkaSource:
             max_partition_fetch_bytes=max(1_048_576, s.max_message_bytes * 2),
             fetch_max_bytes=max(52_428_800, s.max_message_bytes * 4),
             reconnect_backoff_max_ms=int(s.reconnect_backoff_max_s * 1000),
-            **_bootstrap_timeout(KafkaConsumer),
+            **_bootstrap_timeout(KafkaConsumer), **self._membership(),
         )
         consumer.subscribe([s.topic], listener=_Rebalance(self))
         return consumer
@@ -121,6 +139,17 @@ class KafkaSource:
             linger_ms=5, retries=10, max_request_size=max(1_048_576, s.max_message_bytes * 2),
             **_bootstrap_timeout(KafkaProducer),
         )
+
+    def _membership(self) -> dict[str, str]:
+        """Static membership where kafka-python has it (KIP-345, 2.2+), else a dynamic member."""
+        if not self.instance_id:
+            return {}
+        if "group_instance_id" not in KafkaConsumer.DEFAULT_CONFIG:
+            log.warning("kafka_static_membership_unsupported", extra={
+                "detail": "kafka-python without group_instance_id: a restart waits out the session timeout"})
+            self.instance_id = None
+            return {}
+        return {"group_instance_id": self.instance_id}
 
     def _set_connected(self, up: bool, detail: str = "") -> None:
         if self.connected is up:
@@ -146,25 +175,79 @@ class KafkaSource:
         """Remember where the state store stands; applied as partitions are assigned."""
         self.stored = dict(offsets)
 
+    @property
+    def caught_up(self) -> bool:
+        """Connected, nothing buffered, and every assigned partition done to its last known end."""
+        consumer = self._consumer
+        if consumer is None or not self.connected or self.lanes.buffered:
+            return False
+        assignment = consumer.assignment()
+        for tp in assignment:
+            high = consumer.highwater(tp)
+            if high is None or self.stored.get(tp.partition, 0) < high:
+                return False
+        return bool(assignment)
+
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """Up to ``max_records`` records, in event-time order across the assigned partitions."""
         consumer = self._connect(timeout_s)
         if consumer is None:
             return []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = time.monotonic()
+            wait = 0.0 if self.lanes.ready() else min(deadline - now, self.lanes.due_in(now))
+            if not self._fetch(consumer, max(0.0, wait), timeout_s):
+                return []
+            self._check_idle(consumer)
+            out = self.lanes.release(max_records, time.monotonic())
+            self._pace(consumer)
+            if out or time.monotonic() >= deadline:
+                self._update_lag()
+                return out
+
+    def _fetch(self, consumer: KafkaConsumer, wait_s: float, timeout_s: float) -> bool:
+        """Poll kafka-python once; every record is decoded here, for its event time."""
         try:
-            batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            batches = consumer.poll(timeout_ms=int(wait_s * 1000), max_records=self.settings.max_poll_records)
         except KafkaError as exc:
             self._set_connected(False, str(exc))
             self.sleep(min(1.0, timeout_s))
-            return []
+            return False
         self._set_connected(bool(batches) or _reachable(consumer), "broker connection lost")
-        out: list[Record] = []
+        fetched = []
         for tp, records in batches.items():
             for r in records:
                 stamp = datetime.fromtimestamp(r.timestamp / 1000, UTC) if (r.timestamp or 0) > 0 else None
-                out.append(Record(tp.topic, tp.partition, r.offset, r.value, stamp, r.key,
-                                  tuple(r.headers or ())))
-        self._update_lag()
-        return out
+                raw = Record(tp.topic, tp.partition, r.offset, r.value, stamp, r.key, tuple(r.headers or ()))
+                fetched.append(replace(raw, decoded=self.decoder(raw)))
+        self.lanes.add(fetched, time.monotonic())
+        return True
+
+    def _check_idle(self, consumer: KafkaConsumer) -> None:
+        """Ask the broker whether the empty partitions that hold the others back are at their end."""
+        silent = self.lanes.blocking(time.monotonic())
+        if not silent:
+            return
+        tps = [TopicPartition(self.settings.topic, p) for p in silent]
+        try:
+            ends = consumer.end_offsets(tps, **_timeout(consumer.end_offsets))
+            done = {tp.partition for tp in tps
+                    if (consumer.position(tp, **_timeout(consumer.position)) or 0) >= ends[tp]}
+        except (KafkaError, KeyError) as exc:  # the broker cannot say: keep waiting, ask again later
+            log.debug("kafka_end_offsets_failed", extra={"detail": str(exc)[:200]})
+            done = set()
+        self.lanes.checked(done, set(silent) - done, time.monotonic())
+
+    def _pace(self, consumer: KafkaConsumer) -> None:
+        """Pause the partitions that ran ahead in event time; resume those that drained."""
+        full = {TopicPartition(self.settings.topic, p) for p in self.lanes.full()}
+        paused = set(consumer.paused())
+        with suppress(KafkaError):  # a partition revoked in between
+            if full - paused:
+                consumer.pause(*(full - paused))
+            if paused - full:
+                consumer.resume(*(paused - full))
 
     def reject(self, record: Record, error: DecodeError) -> None:
         """Send the original key and bytes to the dead-letter topic with the reason in headers."""
@@ -218,6 +301,7 @@ class KafkaSource:
     def _close_clients(self) -> None:
         consumer, producer = self._consumer, self._producer
         self._consumer = self._producer = None
+        self.lanes.reset()  # a new consumer starts again from the stored offsets
         with suppress(Exception):  # closing a client that never connected
             if consumer is not None:
                 consumer.close(timeout_ms=5000)
@@ -229,12 +313,14 @@ class KafkaSource:
     def on_revoked(self, revoked: list[TopicPartition]) -> None:
         """State is committed after every batch, so only Kafka's copy of offsets needs a push."""
         log.info("partitions_revoked", extra={"partitions": sorted(tp.partition for tp in revoked)})
+        self.lanes.revoke(tp.partition for tp in revoked)  # what they buffered is read again
         held = self.stored
         self.commit({(tp.topic, tp.partition): held[tp.partition] for tp in revoked if tp.partition in held})
 
     def on_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions_assigned", extra={"partitions": sorted(tp.partition for tp in assigned)})
         assert self._consumer is not None
+        self.lanes.assign((tp.partition for tp in assigned), time.monotonic())
         for tp in assigned:
             if tp.partition in self.stored:
                 self._consumer.seek(tp, self.stored[tp.partition])
@@ -248,6 +334,31 @@ class KafkaSource:
             position: Any = self.stored.get(tp.partition)
             if high is not None and position is not None:
                 self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+
+
+def instance_id(settings: KafkaSettings, state_dir: Path | None) -> str | None:
+    """The static member id: as set, or "auto": one kept in ``state_dir`` (made on first use),
+    so the same state gets the same partitions back, and two daemons never share an id."""
+    chosen = (settings.group_instance_id or "").strip()
+    if chosen != "auto":
+        return chosen or None
+    if state_dir is None:
+        return None
+    path = Path(state_dir) / INSTANCE_FILE
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if not kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = f"{settings.client_id}-{secrets.token_hex(6)}"
+        path.write_text(kept + "\n", encoding="utf-8")
+    return kept
+
+
+def _timeout(method: Callable[..., Any]) -> dict[str, int]:
+    """A bounded wait for the blocking consumer calls, where kafka-python takes one."""
+    return {"timeout_ms": CHECK_TIMEOUT_MS} if "timeout_ms" in inspect.signature(method).parameters else {}
 
 
 def _probe(bootstrap_servers: str) -> None:
