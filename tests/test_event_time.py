@@ -19,8 +19,9 @@ from monitor.decode import DecodeError
 from monitor.detect.engine import Engine
 from monitor.notify.console import CollectingNotifier
 from monitor.rules import load_rules
-from monitor.settings import Settings
+from monitor.settings import KafkaSettings, Settings
 from monitor.sources.base import Record
+from monitor.sources.membership import instance_id
 
 H = 3600.0
 DECEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=UTC).timestamp()  # the wall clock of the replays
@@ -237,3 +238,15 @@ def test_a_check_left_ahead_of_event_time_is_rewound_on_restore() -> None:
     assert slot["checked"] <= restored.watermark
     again = restored.process(matches(r.id, *bursts[2]))
     assert [a.kind for a in fired] == ["threshold"] and [a.kind for a in again] == ["threshold"]
+
+
+def test_the_static_member_id_is_kept_with_the_state(tmp_path: Path) -> None:
+    auto = KafkaSettings()
+    first = instance_id(auto, tmp_path / "state")
+    assert first is not None and first.startswith("story-monitor-")
+    assert instance_id(auto, tmp_path / "state") == first  # a restart is the same member
+    assert instance_id(auto, tmp_path / "other") != first  # another daemon is another member
+    assert instance_id(auto, None) is None
+    assert instance_id(KafkaSettings(group_instance_id="desk-1"), tmp_path) == "desk-1"
+    assert instance_id(KafkaSettings(group_instance_id=""), tmp_path) is None
+    assert instance_id(KafkaSettings(group_instance_id=None), tmp_path) is None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 import socket
 import time
 from collections import Counter
@@ -36,13 +35,13 @@ from monitor.obs.metrics import Metrics
 from monitor.settings import KafkaSettings
 from monitor.sources.alignment import Aligner, AlignSettings
 from monitor.sources.base import Decoder, Record
+from monitor.sources.membership import instance_id, membership
 
 log = logging.getLogger("monitor.kafka")
 HEADER_PREFIX = "story-monitor."
 RETRY_FIRST_S = 0.5
 BOOTSTRAP_TIMEOUT_MS = 5_000  # kafka-python 3 blocks in the constructor until bootstrapped
 CHECK_TIMEOUT_MS = 5_000  # asking the broker for log ends, when a partition may be idle
-INSTANCE_FILE = "kafka-instance-id"
 
 
 def c_crc32c() -> bool:
@@ -76,7 +75,7 @@ class KafkaSource:
         self.metrics = metrics
         self.sleep = sleep
         self.decoder = decoder or Decoder(settings.max_message_bytes)
-        self.instance_id = instance_id(settings, state_dir)
+        self.membership = membership(instance_id(settings, state_dir))  # static, where it can be
         self.lanes = Aligner(AlignSettings(idle_timeout_s=settings.idle_timeout_s,
                                            max_records=max(512, 2 * settings.max_poll_records),
                                            max_bytes=max(16 * 1_048_576, 4 * settings.max_message_bytes)))
@@ -127,7 +126,7 @@ class KafkaSource:
             max_partition_fetch_bytes=max(1_048_576, s.max_message_bytes * 2),
             fetch_max_bytes=max(52_428_800, s.max_message_bytes * 4),
             reconnect_backoff_max_ms=int(s.reconnect_backoff_max_s * 1000),
-            **_bootstrap_timeout(KafkaConsumer), **self._membership(),
+            **_bootstrap_timeout(KafkaConsumer), **self.membership,
         )
         consumer.subscribe([s.topic], listener=_Rebalance(self))
         return consumer
@@ -139,17 +138,6 @@ class KafkaSource:
             linger_ms=5, retries=10, max_request_size=max(1_048_576, s.max_message_bytes * 2),
             **_bootstrap_timeout(KafkaProducer),
         )
-
-    def _membership(self) -> dict[str, str]:
-        """Static membership where kafka-python has it (KIP-345, 2.2+), else a dynamic member."""
-        if not self.instance_id:
-            return {}
-        if "group_instance_id" not in KafkaConsumer.DEFAULT_CONFIG:
-            log.warning("kafka_static_membership_unsupported", extra={
-                "detail": "kafka-python without group_instance_id: a restart waits out the session timeout"})
-            self.instance_id = None
-            return {}
-        return {"group_instance_id": self.instance_id}
 
     def _set_connected(self, up: bool, detail: str = "") -> None:
         if self.connected is up:
@@ -334,26 +322,6 @@ class KafkaSource:
             position: Any = self.stored.get(tp.partition)
             if high is not None and position is not None:
                 self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
-
-
-def instance_id(settings: KafkaSettings, state_dir: Path | None) -> str | None:
-    """The static member id: as set, or "auto": one kept in ``state_dir`` (made on first use),
-    so the same state gets the same partitions back, and two daemons never share an id."""
-    chosen = (settings.group_instance_id or "").strip()
-    if chosen != "auto":
-        return chosen or None
-    if state_dir is None:
-        return None
-    path = Path(state_dir) / INSTANCE_FILE
-    try:
-        kept = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        kept = ""
-    if not kept:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kept = f"{settings.client_id}-{secrets.token_hex(6)}"
-        path.write_text(kept + "\n", encoding="utf-8")
-    return kept
 
 
 def _timeout(method: Callable[..., Any]) -> dict[str, int]:
