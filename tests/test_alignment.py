@@ -118,8 +118,8 @@ def test_one_partition_is_never_held_back() -> None:
 def test_a_revoked_partition_forgets_what_it_buffered() -> None:
     lanes = Aligner()
     lanes.assign([0, 1], 0.0)
-    lanes.add([rec(0, 0, 1), rec(0, 1, 2)], 0.0)
-    lanes.revoke([1])
+    lanes.add([rec(0, 0, 1), rec(0, 1, 2), rec(1, 7, 5), rec(1, 8, 6)], 0.0)
+    assert lanes.revoke([1]) == {1: 7}  # where the source must read partition 1 again from
     assert [r.offset for r in lanes.release(10, 0.0)] == [0, 1]
     lanes.add([rec(0, 2, 3)], 0.0)
     lanes.assign([0], 1.0)  # assigned again: the source seeks back to the stored offset

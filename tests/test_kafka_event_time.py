@@ -16,7 +16,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ from kafka_fixtures import (
     write_jsonl,
 )
 from kafka_fixtures import kafka_broker as kafka_broker  # the session's broker fixture
+
+from monitor.settings import KafkaSettings
+from monitor.sources.kafka import KafkaSource
 
 pytestmark = pytest.mark.kafka
 
@@ -209,3 +212,45 @@ def test_kill_9_at_several_points_loses_nothing_and_a_restart_gets_its_partition
     daemon.signal(15)
     assert daemon.wait(30) == 0, daemon.tail()
     assert committed_offsets(kafka_broker, daemon.group, topic) == ends
+
+
+# --- 4. a rebalance while records wait in their lanes ---------------------------------------------
+def test_a_rebalance_reads_again_what_waited_in_the_lanes(kafka_broker: KafkaBroker) -> None:
+    """Partition 0 is days ahead of partition 1, so its records wait (fetched, never stored)
+    while partition 1 is read; then a second consumer joins. Whoever gets partition 0 reads it
+    from its first record: nothing that waited is skipped."""
+    topic = fresh_topic(kafka_broker, "evtime-rebalance", 2)
+    day = 86_400
+    records = [Out(None, encode({"id": f"p{p}-{i}", "title": "t", "published_at": datetime.fromtimestamp(
+        1_767_225_600 + (10 * day if p == 0 else 0) + 600 * i, UTC).isoformat()}), p)
+        for p in (0, 1) for i in range(30)]
+    produce(kafka_broker.bootstrap, topic, records)
+    settings = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap, topic=topic, group_id=f"{topic}-group",
+                             max_poll_records=8, session_timeout_ms=6_000, heartbeat_interval_ms=1_000)
+    first, second = KafkaSource(settings), KafkaSource(settings)
+    done: list[tuple[int, int]] = []
+
+    def turn(source: KafkaSource) -> None:
+        batch = source.poll(2, 0.2)
+        done.extend((r.partition, r.offset) for r in batch)
+        offsets: dict[tuple[str, int], int] = {}
+        for r in batch:
+            offsets[(r.source, r.partition)] = r.offset + 1
+        source.commit(offsets)
+
+    try:
+        first.seek({})
+        second.seek({})
+        deadline = time.monotonic() + 60
+        while not any(p == 1 for p, _ in done) and time.monotonic() < deadline:
+            turn(first)
+        assert first.lanes.lanes[0].queue, "partition 0 waits in its lane, fetched but not stored"
+        assert 0 not in first.stored
+        while len(set(done)) < len(records) and time.monotonic() < deadline:
+            turn(first)
+            turn(second)
+        assert set(done) == {(p, i) for p in (0, 1) for i in range(30)}
+        assert second.ready and first.ready, "both consumers hold a partition"
+    finally:
+        first.close()
+        second.close()

@@ -73,10 +73,15 @@ class Aligner:
         for p in partitions:
             self.lanes[p] = _Lane(empty_since=now)
 
-    def revoke(self, partitions: Iterable[int]) -> None:
+    def revoke(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Drop these lanes; returns, per partition, the offset of the first record dropped."""
+        dropped = {}
         for p in partitions:
-            self.lanes.pop(p, None)
+            lane = self.lanes.pop(p, None)
+            if lane is not None and lane.queue:
+                dropped[p] = lane.queue[0][1].offset
         self._settle(None)
+        return dropped
 
     def reset(self) -> None:
         """Forget everything buffered (a new consumer starts from the stored offsets)."""

@@ -80,6 +80,7 @@ class KafkaSource:
                                            max_records=max(512, 2 * settings.max_poll_records),
                                            max_bytes=max(16 * 1_048_576, 4 * settings.max_message_bytes)))
         self.stored: dict[int, int] = {}  # partition -> next offset, from the state store
+        self._unread: dict[int, int] = {}  # partition -> first offset dropped from its lane, not stored
         self.connected: bool | None = None
         self.rejected = 0
         self._unflushed: Counter[str] = Counter()  # dead letters by reason, since the last flush
@@ -299,19 +300,21 @@ class KafkaSource:
 
     # --- rebalances -----------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:
-        """State is committed after every batch, so only Kafka's copy of offsets needs a push."""
+        """Offsets are committed, to the state store and to Kafka, after every batch, so nothing is
+        left to commit here (kafka-python 3 runs listeners on its IO thread, where a blocking
+        commit raises); what the lanes buffered is read again from the stored offsets."""
         log.info("partitions_revoked", extra={"partitions": sorted(tp.partition for tp in revoked)})
-        self.lanes.revoke(tp.partition for tp in revoked)  # what they buffered is read again
-        held = self.stored
-        self.commit({(tp.topic, tp.partition): held[tp.partition] for tp in revoked if tp.partition in held})
+        dropped = self.lanes.revoke(tp.partition for tp in revoked)
+        self._unread.update({p: o for p, o in dropped.items() if p not in self.stored})
 
     def on_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions_assigned", extra={"partitions": sorted(tp.partition for tp in assigned)})
         assert self._consumer is not None
         self.lanes.assign((tp.partition for tp in assigned), time.monotonic())
-        for tp in assigned:
-            if tp.partition in self.stored:
-                self._consumer.seek(tp, self.stored[tp.partition])
+        for tp in assigned:  # a partition kept over a rebalance keeps its position: move it back
+            offset = self.stored.get(tp.partition, self._unread.pop(tp.partition, None))
+            if offset is not None:
+                self._consumer.seek(tp, offset)
 
     def _update_lag(self) -> None:
         if self.metrics is None or self._consumer is None or time.monotonic() - self._last_lag < 5:
