@@ -132,6 +132,17 @@ def test_a_backlog_on_six_partitions_gives_the_backtest_alerts(
     assert comparable(state.alerts()) == comparable(expected)
     assert set(state.events) == expected_events(stream)
     assert "late" not in dropped(daemon)
+    newest: dict[str, float] = {}  # partition -> its newest publication time
+    for out, a in zip(placed(stream, used), stream, strict=True):
+        at = datetime.fromisoformat(a["published_at"].replace("Z", "+00:00")).timestamp()
+        newest[str(out.partition)] = max(newest.get(str(out.partition), 0.0), at)
+
+    def watermarks() -> dict[str, float] | None:
+        found = metric_samples(daemon.metrics(), "story_monitor_partition_watermark_seconds")
+        marks = {dict(k)["partition"]: v for k, v in found.items()}
+        return marks if marks == newest else None
+
+    daemon.wait_until("each partition's watermark on /metrics", watermarks, timeout_s=20)
     daemon.signal(15)
     assert daemon.wait(30) == 0, daemon.tail()
     assert committed_offsets(kafka_broker, daemon.group, topic) == {p: n for p, n in ends.items() if n}

@@ -40,6 +40,10 @@ class Metrics:
         )
         self.rules_reloads = Counter(p + "rules_reloads", "Rule reloads applied", registry=r)
         self.consumer_lag = Gauge(p + "consumer_lag", "Records behind the log end", ["partition"], registry=r)
+        self.partition_watermark = Gauge(
+            p + "partition_watermark_seconds", "Newest publication time fetched per partition", ["partition"],
+            registry=r,
+        )
         self.nlp_batch_seconds = Histogram(
             p + "nlp_batch_seconds", "Time to annotate a batch",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r,

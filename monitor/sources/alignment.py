@@ -136,6 +136,10 @@ class Aligner:
         """The event time every partition waited for has reached (+inf when none is waited for)."""
         return min((lane.watermark for lane in self.lanes.values() if not lane.idle), default=INF)
 
+    def watermarks(self) -> dict[int, float]:
+        """Each lane's watermark, for the lanes that fetched an article."""
+        return {p: lane.watermark for p, lane in self.lanes.items() if lane.watermark > -INF}
+
     @property
     def buffered(self) -> int:
         return sum(len(lane.queue) for lane in self.lanes.values())

@@ -325,6 +325,8 @@ class KafkaSource:
             position: Any = self.stored.get(tp.partition)
             if high is not None and position is not None:
                 self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+        for partition, watermark in self.lanes.watermarks().items():
+            self.metrics.partition_watermark.labels(partition=str(partition)).set(watermark)
 
 
 def _timeout(method: Callable[..., Any]) -> dict[str, int]:
