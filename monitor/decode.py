@@ -10,7 +10,7 @@ from typing import Any
 from monitor.model import Article
 
 MAX_BYTES = 1_048_576
-_OPTIONAL_STR = ("body", "url", "source", "language", "story_id")
+_OPTIONAL_STR = ("body", "url", "source", "language", "story_id", "html")
 _KNOWN = frozenset(("id", "title", "published_at", *_OPTIONAL_STR))
 
 
@@ -67,7 +67,7 @@ def from_mapping(data: dict[str, Any], *, fallback_time: datetime | None = None)
         if parsed is None:
             return DecodeError("bad_timestamp", f"'published_at' {when!r} is not RFC 3339")
         published = parsed
-    if not data["title"].strip() and not (data.get("body") or "").strip():
+    if not data["title"].strip() and not (data.get("body") or data.get("html") or "").strip():
         return DecodeError("missing_field", "'title' and 'body' are both empty")
     return Article(
         id=data["id"],
@@ -78,6 +78,7 @@ def from_mapping(data: dict[str, Any], *, fallback_time: datetime | None = None)
         source=data.get("source"),
         language=data.get("language"),
         story_id=data.get("story_id"),
+        html=data.get("html"),
         extra={k: v for k, v in data.items() if k not in _KNOWN},
     )
 

@@ -1,4 +1,9 @@
-"""The match stage: a pure function of an annotated article and the rule set."""
+"""The match stage: a pure function of an annotated article and the rule set.
+
+An article that meets a rule's requirements counts for the rule only when they are
+central to it (``relevance``, ``monitor/relevance.py``): a passing mention deep in a long
+piece is not coverage of the story.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from monitor.model import Annotated, Match
+from monitor.relevance import cast, level_of, relevance
 from monitor.rules.schema import MatchSpec, Rule, RuleSet
 
 
@@ -25,6 +31,7 @@ class Matcher:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset.enabled
+        self.below = 0  # matches left out for too low a relevance (a metric's reason)
         self._by_actor: dict[str, list[int]] = defaultdict(list)
         self._by_keyword: dict[str, list[int]] = defaultdict(list)
         for i, rule in enumerate(self.rules):
@@ -54,13 +61,27 @@ class Matcher:
         out: list[Match] = []
         for item in items:
             if item.actors or item.keywords:
-                out.extend(
-                    Match(rule.id, item) for rule in self.candidates(item) if matches_spec(item, rule.match)
-                )
+                for rule in self.candidates(item):
+                    if matches_spec(item, rule.match):
+                        found = counted(item, rule)
+                        if found is None:
+                            self.below += 1
+                        else:
+                            out.append(found)
         return out
+
+
+def counted(item: Annotated, rule: Rule) -> Match | None:
+    """The match of an article that meets the rule, or None when it is not central enough."""
+    rel = relevance(item, rule.match)
+    if rel.score < level_of(rule.match):
+        return None
+    others = cast(item, rule.match) if "new_actor" in rule.detect else ()
+    return Match(rule.id, item, rel.score, rel.why, others)
 
 
 def match(items: Iterable[Annotated], rules: Iterable[Rule]) -> list[Match]:
     """Reference form of matching: every rule against every article."""
     rules = [r for r in rules if r.enabled]
-    return [Match(r.id, item) for item in items for r in rules if matches_spec(item, r.match)]
+    found = (counted(item, r) for item in items for r in rules if matches_spec(item, r.match))
+    return [m for m in found if m is not None]

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.annotate.salience import NOWHERE, Where
+
 AlertKind = Literal["threshold", "spike", "new_actor", "shift", "silence", "any", "resolved"]
 Severity = Literal["info", "warning", "high", "critical"]
 
@@ -24,6 +26,7 @@ class Article:
     source: str | None = None
     language: str | None = None
     story_id: str | None = None
+    html: str | None = None  # the page; its main text stands in for a missing body
     extra: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -40,6 +43,8 @@ class Annotated:
     alias covers (name variants already folded into one id).
     ``keywords`` holds the rule keywords (as written in the rules, lower case) present.
     ``terms`` are the salient lemmas and noun phrases, for framing shifts.
+    ``where`` says in which sentences (headline, lead, body) each actor and keyword stands.
+    All of it comes from the article's text without page furniture and credits.
     """
 
     article: Article
@@ -47,6 +52,7 @@ class Annotated:
     keywords: frozenset[str]
     terms: tuple[str, ...] = ()
     nlp: bool = False  # True when the statistical model ran on it
+    where: Where = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,9 @@ class Match:
 
     rule_id: str
     item: Annotated
+    relevance: float = 1.0  # how central the rule's actors and keywords are (0..1)
+    why: str = ""  # why the article counts: "Syria in the headline; ceasefire: 4 mentions"
+    cast: tuple[tuple[str, float, str], ...] = ()  # other actors: (id, salience, sentence naming it)
 
 
 class ArticleRef(BaseModel):
@@ -67,6 +76,7 @@ class ArticleRef(BaseModel):
     published_at: datetime
     source: str | None = None
     url: str | None = None
+    why: str | None = None  # why the rule counts it: "in the headline", "4 mentions"
 
 
 class TermChange(BaseModel):
@@ -77,6 +87,7 @@ class TermChange(BaseModel):
     term: str
     score: float
     articles: tuple[str, ...] = ()
+    context: str | None = None  # the sentence that brings a new actor in
 
 
 class Changes(BaseModel):

@@ -47,7 +47,9 @@ class Pipeline:
         self.metrics.nlp_batch_seconds.observe(time.perf_counter() - started)
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped_before)
+        below = self.matcher.below
         matches = self.matcher.match(items)
+        self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         for m in matches:
             self.metrics.matches.labels(rule=m.rule_id).inc()
         late, dup = self.engine.counters["late"], self.engine.counters["duplicate"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from monitor.annotate.furniture import MEDIA, clean, clean_title, is_media, main_text
 from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
-from monitor.annotate.names import clean_name, entity_key, fold_people
-from monitor.annotate.phrases import AliasHit, Hits, PhraseIndex
+from monitor.annotate.names import clean_name, entity_key, fold_people, not_an_actor
+from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
+from monitor.annotate.salience import Sentences, where
 from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
@@ -58,9 +60,12 @@ class Annotator:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_terms else NER_ONLY)
 
     def annotate(self, articles: Sequence[Article]) -> list[Annotated]:
-        texts = [self._text(a) for a in articles]
-        find = self.index.prefiltered if self.prefilter else self.index.scan
-        hits = [find(t) for t in texts]
+        raw = [self._cut(_raw_text(a)) for a in articles]
+        # furniture out only where the raw text has a hit: taking text away cannot add one
+        may = self.index.may_hit
+        texts = [self._clean(a) if not self.prefilter or may(r) else ""
+                 for a, r in zip(articles, raw, strict=True)]
+        hits = [self.index.scan(t) if t else NO_HITS for t in texts]
         todo = [i for i, h in enumerate(hits) if h.any or not self.prefilter]
         self.skipped += len(articles) - len(todo)
         found: dict[int, tuple[list[Entity], tuple[str, ...]]] = {}
@@ -73,13 +78,22 @@ class Annotator:
                 continue
             entities, lemmas = found.get(i, ([], ()))
             terms = lemmas or (terms_from_tokens(hits[i].tokens) if self.want_terms else ())
-            actors = self._actors(hits[i], entities, modelled=i in found)
-            out.append(Annotated(article, actors, hits[i].keywords, terms, nlp=i in found))
+            actors, offsets = self._actors(hits[i], entities, modelled=i in found)
+            sentences = Sentences(texts[i], len(clean_title(article.title)))
+            placed = where(sentences, offsets, {k: self.index.forms[k] for k in hits[i].keywords})
+            out.append(Annotated(article, actors, hits[i].keywords, terms, nlp=i in found, where=placed))
         return out
 
-    def _text(self, article: Article) -> str:
-        text = article.text
+    def _cut(self, text: str) -> str:
         return text if len(text) <= self.max_chars else text[: self.max_chars]
+
+    def _clean(self, article: Article) -> str:
+        """Headline and body without page furniture (the html's main text when there is no body)."""
+        title = clean_title(article.title)
+        body = article.body or ""
+        if not body and article.html:
+            body = main_text(article.html).removeprefix(article.title).removeprefix(title).lstrip()
+        return self._cut(f"{title}\n\n{clean(body)}" if body else title)
 
     def _run_model(
         self, texts: list[str], where: list[int]
@@ -95,32 +109,69 @@ class Annotator:
                     (e.label_, e.start_char, e.end_char, e.text)
                     for e in doc.ents if e.label_ in ENTITY_LABELS
                 ]
-                lemmas = terms_from_lemmas((t.lemma_, t.pos_) for t in doc) if self.want_terms else ()
+                lemmas = terms_from_lemmas(_lemmas(doc)) if self.want_terms else ()
                 out[i] = (ents, lemmas)
         return out
 
-    def _actors(self, hits: Hits, entities: list[Entity], *, modelled: bool) -> dict[str, str]:
+    def _actors(
+        self, hits: Hits, entities: list[Entity], *, modelled: bool
+    ) -> tuple[dict[str, str], dict[str, list[int]]]:
+        """Actor id -> display name, and actor id -> where (character offsets) it is named."""
         actors: dict[str, str] = {}
+        offsets: dict[str, list[int]] = {}
         linked: list[AliasHit] = []
         for hit in hits.aliases:
             if hit.weak and not _confirmed(hit, entities, modelled):
                 continue
             linked.append(hit)
             actors[hit.actor] = self.ruleset.actors[hit.actor].name
-        people: list[str] = []
+            offsets.setdefault(hit.actor, []).append(hit.start)
+        people: list[tuple[str, int]] = []
         for label, start, end, text in entities:
             if any(h.start < end and start < h.end for h in linked):
                 continue  # the entity is an actor already linked by alias
             name = clean_name(text)
-            if not name or not any(c.isalpha() for c in name):
-                continue
+            if not name or is_media(name) or not_an_actor(name, hits.text):
+                continue  # outlets, platforms, abbreviations and capitalised common words
             if label == "PERSON":
-                people.append(name)
+                people.append((name, start))
             else:
-                actors.setdefault(entity_key(label, name), name)
-        for key, name in fold_people(people).items():
+                key = entity_key(label, name)
+                actors.setdefault(key, name)
+                offsets.setdefault(key, []).append(start)
+        for key, name in fold_people([n for n, _ in people]).items():
             actors.setdefault(key, name)
-        return actors
+        for name, start in people:
+            key = _person(name, actors)
+            if key is not None:
+                offsets.setdefault(key, []).append(start)
+        return actors, offsets
+
+
+def _lemmas(doc: Any) -> Iterator[tuple[str, str]]:
+    """(lemma, POS) of each token; outlets and platforms named as sources are no framing terms."""
+    media = {i for e in doc.ents if e.label_ in ("ORG", "PERSON", "GPE", "WORK_OF_ART") and is_media(e.text)
+             for i in range(e.start, e.end)}
+    for t in doc:
+        out = t.i in media or (t.pos_ == "PROPN" and t.lower_ in MEDIA)
+        yield ("", "X") if out else (t.lemma_, t.pos_)
+
+
+def _raw_text(article: Article) -> str:
+    """What the prefilter reads: the text as it came (or the html, when there is no body)."""
+    if article.body or not article.html:
+        return article.text
+    return f"{article.title}\n\n{article.html}"
+
+
+def _person(name: str, actors: dict[str, str]) -> str | None:
+    """The actor id a person mention was folded into ("Mr Lavrov" -> person:lavrov)."""
+    from monitor.annotate.names import person_key
+
+    key = person_key(name)
+    if key in actors:
+        return key
+    return next((k for k, n in actors.items() if k.startswith("person:") and n.split(" ")[0] == name), None)
 
 
 def _confirmed(hit: AliasHit, entities: list[Entity], modelled: bool) -> bool:

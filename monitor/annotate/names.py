@@ -130,3 +130,29 @@ def fold_people(names: list[str]) -> dict[str, str]:
         if len(name) > len(best.get(key, "")):
             best[key] = name
     return best
+
+
+# Capitalised things NER takes for names that are no actors: time zones, units, web words,
+# US state abbreviations of datelines ("Calif."), and words of page furniture.
+NOT_ACTORS = frozenset(
+    """gmt bst cet cest est edt pst pdt utc et pt am pm css html pdf url rss faq tv pc app apps
+    calif ariz ark colo conn del fla ga ill ind kan ky la md mass mich minn miss mo mont neb nev
+    okla ore pa tenn tex va vt wis wyo wash jan feb mar apr jun jul aug sep sept oct nov dec
+    mon tue wed thu fri sat sun getty live video photo image caption copyright""".split()  # noqa: SIM905
+)
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def not_an_actor(name: str, text: str) -> bool:
+    """A lower-case word ("genie", "intel"), an abbreviation or dateline word ("GMT",
+    "Calif"), or one capitalised word that the same text also uses in lower case
+    ("Turnout was low ... the turnout")."""
+    words = name.split(" ")
+    if not name[:1].isupper():
+        return True
+    if len(words) > 1:
+        return False
+    low = name.lower().rstrip(".")
+    if low in NOT_ACTORS:
+        return True
+    return not name.isupper() and re.search(rf"(?<![\w-]){re.escape(low)}(?![\w-])", text) is not None

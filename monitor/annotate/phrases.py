@@ -86,6 +86,10 @@ class PhraseIndex:
         self._grams = sorted(grams.items())
         self._phrases = {words: values for lengths in self._keywords.values() for _, entries in lengths
                          for words, values in entries.items()}  # for ``scan``: key tuple -> keywords
+        self.forms: dict[str, list[tuple[str, ...]]] = defaultdict(list)  # keyword -> its key tuples
+        for words, values in self._phrases.items():
+            for value in values:
+                self.forms[value].append(words)
 
     def _add_alias(self, alias: str, actor_id: str) -> None:
         words = tuple(t.text for t in tokenize(alias))[:_MAX_PHRASE]

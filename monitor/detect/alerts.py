@@ -70,5 +70,5 @@ def _summary(signal: Signal, actors: tuple[str, ...], keywords: tuple[str, ...])
 def _ref(e: Event) -> ArticleRef:
     return ArticleRef(
         id=e.id, title=e.title, source=e.source, url=e.url,
-        published_at=datetime.fromtimestamp(e.at, UTC),
+        published_at=datetime.fromtimestamp(e.at, UTC), why=e.why or None,
     )

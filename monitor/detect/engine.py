@@ -81,7 +81,7 @@ class Engine:
             rule = self._rules.get(m.rule_id)
             if rule is None:
                 continue
-            event = Event.of(m.item)
+            event = Event.of(m.item, m)
             if event.at < self.watermark - self.grace_s:
                 self.counters["late"] += 1
                 continue

@@ -1,31 +1,42 @@
-"""New actor: someone named in at least ``min_articles`` recent articles and not in the baseline.
+"""New actor: someone named in at least ``min_articles`` recent articles and never before in the story.
 
 Actors are the ids annotation gives: rule actors linked by alias, and ``person:<surname>``,
 ``org:<name>``, ``place:<name>`` for the others, so name variants ("Sergei"/"Sergey
 Lavrov", "Mr Lavrov") are one id and never new. When NER gives one name two ids ("Lavrov"
 tagged an organisation once), a name that is another's tail counts as the same actor: it is
-not new when the other is in the baseline, and the two are told as one. Press credits (the
-outlet naming itself, wire agencies) are no actors (``features.story_actors``).
+not new when the other is known, and the two are told as one. Press credits (the outlet
+naming itself, wire agencies) are no actors (``features.story_actors``); outlets cited as
+sources, reporters, page furniture and mis-tagged common words never reach this far
+(``annotate/furniture.py``, ``names.not_an_actor``).
 
-The baseline is the ``baseline`` before the ``recent`` window; while it holds fewer than
-``min_baseline`` articles the story is still assembling its cast and nobody counts as new.
-The check runs on each article; each actor is told once and stays announced for
-``recent + baseline`` (after which it would be in the baseline anyway). Inside the cooldown
+"Never before" is the story's whole life, not only the baseline: the detector keeps every
+actor it has seen in the story with when it was first and last seen (``SEEN_MAX`` of them,
+the longest unseen forgotten first), so an actor named ten days ago is not new again.
+While the baseline holds fewer than ``min_baseline`` articles the story is still
+assembling its cast and nobody counts as new.
+
+Candidates are ranked by salience in the new articles (headline, lead, mentions, standing
+next to the rule's actors: ``relevance.cast``), summed over the articles that name them;
+the alert shows the ``MAX_LISTED`` most salient, each with the sentence that brings it in.
+Each actor is told once and stays announced for ``recent + baseline``. Inside the cooldown
 nothing is announced: the actors are told with the first article after it, if still recent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from monitor.detect.base import Signal, cooled, mark_fired
-from monitor.detect.features import display_name, same_name, story_actors
+from monitor.detect.features import display_name, name_tokens, same_name, story_actors
 from monitor.detect.state import Event, StoryState
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
 
-MAX_LISTED = 8  # actors named in one alert; the rest are counted in the explanation
+MAX_LISTED = 3  # actors named in one alert, most salient first; the rest are counted
+SEEN_MAX = 600  # actors remembered per story over its life
+UNRANKED = 0.05  # salience of a mention outside an article's most salient actors
 
 
 class NewActorDetector:
@@ -41,16 +52,19 @@ class NewActorDetector:
             a: t for a, t in slot.get("announced", {}).items() if t > now - recent_s - baseline_s
         }
         slot["announced"] = announced
+        seen = _remember(slot, event)
         baseline = state.between(now - recent_s - baseline_s, now - recent_s)
         if len(baseline) < p.min_baseline:
             return []
         cast = {a: n for e in baseline for a, n in story_actors(e)}
-        known = set(cast) | set(announced)
+        before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
+        known = set(cast) | set(announced) | set(before)
+        names = _KnownNames([*cast.values(), *before.values()])
         recent = state.between(now - recent_s, now)
         carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
         new = {
             a: es for a, es in _merge_variants(carriers).items()
-            if len(es) >= p.min_articles and not any(same_name(_name(a, es), n) for n in cast.values())
+            if len(es) >= p.min_articles and not names.has(_name(a, es))
         }
         if not new:
             return []
@@ -64,6 +78,44 @@ class NewActorDetector:
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []  # an actor walks in with an article, never with the clock
+
+
+class _KnownNames:
+    """Names already in the story, indexed so that ``has`` is ``features.same_name`` against
+    all of them at once (hundreds of names are remembered per story)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.full: set[tuple[str, ...]] = set()
+        self.tails: set[tuple[str, ...]] = set()
+        self.firsts: set[str] = set()
+        for name in names:
+            words = name_tokens(name)
+            if words:
+                self.full.add(words)
+                self.tails.update(words[i:] for i in range(len(words)))
+                self.firsts.add(words[0])
+
+    def has(self, name: str) -> bool:
+        words = name_tokens(name)
+        if not words:
+            return False
+        return (words in self.tails or (len(words) == 1 and words[0] in self.firsts)
+                or (words[0],) in self.full or any(words[i:] in self.full for i in range(len(words))))
+
+
+def _remember(slot: dict[str, Any], event: Event) -> dict[str, list[Any]]:
+    """Every actor seen in the story: id -> [first seen, last seen, name], at most SEEN_MAX."""
+    seen: dict[str, list[Any]] = slot.setdefault("seen", {})
+    for actor, name in story_actors(event):
+        if actor in seen:
+            first, last, _ = seen[actor]
+            seen[actor] = [min(float(first), event.at), max(float(last), event.at), name]
+        else:
+            seen[actor] = [event.at, event.at, name]
+    if len(seen) > SEEN_MAX:
+        keep = sorted(seen, key=lambda a: (-float(seen[a][1]), a))[:SEEN_MAX]
+        slot["seen"] = seen = {a: seen[a] for a in keep}
+    return seen
 
 
 def _carriers(recent: list[Event], wanted: set[str]) -> dict[str, list[Event]]:
@@ -95,21 +147,31 @@ def _name(actor: str, events: list[Event]) -> str:
     return display_name(actor, events)
 
 
+def _salience(actor: str, events: list[Event]) -> float:
+    return sum(max(e.salience(actor), UNRANKED) for e in events)
+
+
+def _sentence(actor: str, events: list[Event]) -> str | None:
+    best = max(events, key=lambda e: (e.salience(actor), -e.at))
+    return best.sentence(actor) or None
+
+
 def _signal(kind: str, now: float, new: dict[str, list[Event]], baseline: int, span: str) -> Signal:
-    ranked = sorted(new.items(), key=lambda kv: (-len(kv[1]), _name(kv[0], kv[1])))
+    ranked = sorted(new.items(), key=lambda kv: (-_salience(*kv), -len(kv[1]), _name(*kv)))
     changes = tuple(
-        TermChange(term=_name(a, es), score=float(len(es)), articles=tuple(e.id for e in es))
+        TermChange(term=_name(a, es), score=round(_salience(a, es), 3), articles=tuple(e.id for e in es),
+                   context=_sentence(a, es))
         for a, es in ranked[:MAX_LISTED]
     )
     listed = ", ".join(
         f"{c.term} ({len(c.articles)} article{'s' if len(c.articles) != 1 else ''})" for c in changes
     )
-    more = f" and {len(ranked) - MAX_LISTED} more" if len(ranked) > MAX_LISTED else ""
+    more = f" and {len(ranked) - MAX_LISTED} less central" if len(ranked) > MAX_LISTED else ""
     events = {e.id: e for _, es in ranked[:MAX_LISTED] for e in es}
     return Signal(
         kind, now, "new_actor",
-        f"new in the story: {listed}{more}; not named in the {baseline} article"
-        f"{'s' if baseline != 1 else ''} of the {span} before",
+        f"new in the story: {listed}{more}; never named in it before ({baseline} article"
+        f"{'s' if baseline != 1 else ''} in the {span} before)",
         events=tuple(sorted(events.values(), key=lambda e: (e.at, e.id))),
         count=len(ranked), changes=Changes(new_actors=changes),
     )

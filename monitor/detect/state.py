@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.model import Annotated
+from monitor.model import Annotated, Match
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,25 +22,36 @@ class Event:
     actors: tuple[tuple[str, str], ...] = ()  # (id, display name)
     terms: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    why: str = ""  # why the rule counts the article ("Syria in the headline")
+    cast: tuple[tuple[str, float, str], ...] = ()  # its most salient other actors: id, salience, sentence
 
     @classmethod
-    def of(cls, item: Annotated) -> Event:
+    def of(cls, item: Annotated, match: Match | None = None) -> Event:
         a = item.article
         return cls(
             at=a.published_at.timestamp(), id=a.id, title=a.title, source=a.source, url=a.url,
             actors=tuple(sorted(item.actors.items())), terms=item.terms,
             keywords=tuple(sorted(item.keywords)),
+            why=match.why if match else "", cast=match.cast if match else (),
         )
+
+    def salience(self, actor: str) -> float:
+        return next((s for a, s, _ in self.cast if a == actor), 0.0)
+
+    def sentence(self, actor: str) -> str:
+        return next((q for a, _, q in self.cast if a == actor), "")
 
     def to_json(self) -> list[Any]:
         return [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
-                list(self.terms), list(self.keywords)]
+                list(self.terms), list(self.keywords), self.why, [list(c) for c in self.cast]]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> Event:
-        at, id_, title, source, url, actors, terms, keywords = data
+        at, id_, title, source, url, actors, terms, keywords = data[:8]
+        why, cast = (data[8], data[9]) if len(data) >= 10 else ("", [])  # state saved before either
         pairs = tuple((a, b) for a, b in actors)
-        return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords))
+        return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords), why,
+                   tuple((a, float(s), q) for a, s, q in cast))
 
 
 @dataclass

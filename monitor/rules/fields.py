@@ -31,7 +31,7 @@ RULE_KEYS = (
     "id", "description", "match", "threshold", "detect", "cooldown", "severity", "notify",
     "enabled", "notify_resolved", *[d for d in DETECTORS if d != "threshold"],
 )
-MATCH_KEYS = ("actors", "any_actors", "keywords", "all_keywords", "exclude")
+MATCH_KEYS = ("actors", "any_actors", "keywords", "all_keywords", "exclude", "min_relevance")
 PARAMS: Mapping[str, type] = {
     "threshold": Threshold, "spike": SpikeParams, "new_actor": NewActorParams,
     "shift": ShiftParams, "silence": SilenceParams, "any": AnyParams,
@@ -157,11 +157,14 @@ class RuleReader:
         if not isinstance(node, yaml.MappingNode):
             self._bad(node, "match", "expected a mapping: actors, any_actors, keywords, ...")
             return MatchSpec()
-        values: dict[str, tuple[str, ...]] = {}
+        values: dict[str, Any] = {}
         for key, knode, vnode in pairs(node):
             where = f"match.{key}"
             if key not in MATCH_KEYS:
                 self._bad(knode, where, "unknown key" + did_you_mean(key, MATCH_KEYS))
+                continue
+            if key == "min_relevance":
+                values[key] = self._fraction(vnode, where)
                 continue
             before = len(self.problems.items)
             items = read_str_list(self.file, vnode, where, self.problems, lower="actors" not in key)
@@ -176,6 +179,13 @@ class RuleReader:
         if not (spec.actors or spec.any_actors or spec.keywords or spec.all_keywords):
             self._bad(node, "match", "empty: give at least one of actors, any_actors, keywords, all_keywords")
         return spec
+
+    def _fraction(self, node: yaml.Node, where: str) -> float | None:
+        value = plain(node)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            self._bad(node, where, f"expected a number from 0 (every match) to 1, got {value!r}")
+            return None
+        return float(value)
 
     def _detect(self, node: yaml.Node) -> tuple[str, ...]:
         if isinstance(node, yaml.ScalarNode):

@@ -30,6 +30,7 @@ class MatchSpec:
     keywords: tuple[str, ...] = ()
     all_keywords: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    min_relevance: float | None = None  # how central they must be (0..1); None: the default level
 
     @property
     def phrases(self) -> tuple[str, ...]:

@@ -1,0 +1,191 @@
+"""Page furniture and credits out of an article's text, before anything is looked for in it.
+
+Scrapers deliver more than the story: related-story lists, photo captions, share buttons,
+copyright, cookie and browser notices, "LIVE:" banners, bylines, contributor lines, and
+reporters named as the source of what follows ("the BBC's Nick Bryant in New York says").
+None of it is what the article is about, so none of it may give an actor, a keyword or a
+framing term. ``clean`` removes it from plain text in three cheap passes:
+
+1. paragraphs (lines) that are furniture by their form (``_LINE``), and short lines that
+   jusText's paragraph classification calls boilerplate (link-list-like: few stop-words)
+   when they stand among other short lines (a sidebar), never a line of the story itself;
+2. furniture that scrapers run into the text without a line break (``_INLINE``);
+3. reporter attributions (``_ATTRIBUTION``): the reporter goes, what they report stays.
+
+``main_text`` takes the story out of a page's html with trafilatura, then cleans it.
+The cost is paid only by articles that concern some rule (the annotator's prefilter runs
+on the raw text first: removing text can only remove hits).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Outlets, agencies and platforms cited as sources: never actors unless a rule names one.
+MEDIA = frozenset(
+    """bbc|bbc news|bbc world service|cnn|msnbc|cnbc|fox|fox news|fox business|nbc|nbc news|cbs|cbs news|
+    abc|abc news|npr|pbs|c-span|reuters|ap|associated press|the associated press|afp|agence france-presse|
+    agence france presse|bloomberg|bloomberg news|new york times|the new york times|nyt|times|the times|
+    washington post|the washington post|wall street journal|the wall street journal|wsj|usa today|
+    los angeles times|chicago tribune|boston globe|new york post|new york daily news|the hill|politico|
+    axios|vox|slate|salon|the atlantic|newsweek|time magazine|the economist|economist|financial times|ft|
+    guardian|the guardian|observer|the observer|telegraph|the telegraph|daily telegraph|independent|
+    the independent|daily mail|mail online|the sun|mirror|daily mirror|sky news|itv|itv news|channel 4|
+    channel 4 news|buzzfeed|buzzfeed news|huffpost|huffington post|the huffington post|breitbart|
+    breitbart news|daily beast|the daily beast|al jazeera|rt|russia today|sputnik|tass|interfax|ria novosti|
+    xinhua|china daily|global times|cctv|yonhap|kyodo|nhk|dw|deutsche welle|rte|euronews|france 24|
+    le monde|le figaro|der spiegel|spiegel|bild|die zeit|el pais|haaretz|times of israel|jerusalem post|
+    anadolu|anadolu agency|hurriyet|dawn|twitter|facebook|youtube|instagram|whatsapp|snapchat|reddit|
+    telegram|tumblr|linkedin|google+|medium|periscope""".replace("\n", "").replace("    ", "").split("|")
+)
+# how outlets are written in running text, for the attributions below (longest first)
+_OUTLETS = sorted(
+    """BBC|BBC News|CNN|MSNBC|CNBC|Fox News|Fox|NBC News|NBC|CBS News|CBS|ABC News|ABC|NPR|PBS|Reuters|AP|
+    Associated Press|AFP|Bloomberg|New York Times|Washington Post|Wall Street Journal|USA Today|
+    Los Angeles Times|Guardian|Observer|Telegraph|Independent|Financial Times|Times|Sky News|ITV|Channel 4|
+    Al Jazeera|RT|Sputnik|TASS|Tass|Xinhua|China Daily|DW|RTE|Politico|BuzzFeed|HuffPost|Huffington Post|
+    Breitbart|Newsweek|Economist|Daily Mail|Euronews|France 24""".replace("\n", "").replace("    ", "")
+    .split("|"),
+    key=len, reverse=True,
+)
+_MEDIA_RE = "|".join(re.escape(o) for o in _OUTLETS)
+_NAME = r"[A-Z][a-z'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z'’-]+){1,2}"
+_ROLE = r"(?:[a-z-]+\s+){0,3}(?:correspondent|editor|reporter|writer|analyst|producer|presenter|journalist)s?"
+_PLACE = r"(?:\s*,?\s*(?:reporting\s+)?(?:in|at|from)\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,2})?"
+_ATTRIBUTION = re.compile(
+    "|".join([
+        # the BBC's Nick Bryant in New York; CNN's Jake Tapper; Al Jazeera's James Bays, reporting from ...
+        rf"(?:\b(?:the|our)\s+)?\b(?:{_MEDIA_RE})(?:['’]s|')?\s+(?:{_ROLE}\s+)?{_NAME}{_PLACE}",
+        # our correspondent Anthony Zurcher; the BBC's diplomatic editor James Robbins
+        rf"\b(?:[Oo]ur|[Tt]he|[Aa])\s+(?:[A-Z][\w.]*['’]s\s+)?{_ROLE}\s+{_NAME}{_PLACE}",
+        # the Harbour Ledger's Nick Brant in Brennport says (any outlet, then a reporting verb)
+        rf"\b(?:the|our)\s+(?:[A-Z][\w-]*\s+){{0,3}}[A-Z][\w-]*['’]s\s+(?:{_ROLE}\s+)?{_NAME}{_PLACE}"
+        r"(?=\s*,?\s*(?:says|said|reports|reported|writes|wrote|adds|added)\b)",
+        # Jeremy Bowen, the BBC's Middle East editor; Sanjay Gupta, CNN's chief medical correspondent
+        rf"\b{_NAME}\s*,\s*(?:the\s+|our\s+)?(?:(?:[A-Z][\w.]*)+(?:\s+[A-Z][\w.]*)*['’]s?\s+)?{_ROLE}{_PLACE}",
+    ])
+)
+_LINE = re.compile(
+    r"""^\W{0,3}(?:
+      (?:By|Written\ by|Reporting\ by|Additional\ reporting\ by|Edited\ by|Words\ by)\s+[A-Z][^.!?]{0,120}$
+    | (?:[A-Z][a-z]+\ ){0,3}(?:[Cc]orrespondent|[Ee]ditor|[Rr]eporter|[Ww]riter|[Pp]roducer)s?\W{0,3}$
+    | (?:More\ on\ this\ story|Related\ (?:stories|topics|content|articles|coverage|links)|Related|RELATED
+       |Read\ more|READ\ MORE|Also\ read|ALSO\ READ|See\ also|Most\ (?:read|popular|watched)|Top\ stories
+       |Around\ the\ (?:BBC|web)|You\ may\ also\ like|Recommended|Trending|Share\ this|Share\ on|Follow\ us
+       |Sign\ up|Subscribe|Advertisement|Skip\ to|Jump\ to|Back\ to\ top|Image|Photo|Picture|Video|Media
+       |Caption|Getty\ Images|Copyright|All\ rights\ reserved|LIVE|Live|BREAKING|Breaking|WATCH|Watch
+       |PHOTOS)\b
+    | .{0,200}(?:©|\(c\)\s*\d{4}|contributed\ to\ this\ (?:report|story|article)
+       |[Yy]our\ browser|[Cc]ookies?\ (?:policy|settings|are\ enabled|to\ )|JavaScript|[Jj]avascript
+       |style\ ?sheets?|\bCSS\b|[Mm]edia\ playback|[Pp]lease\ (?:enable|update|upgrade))
+    )""",
+    re.VERBOSE,
+)
+_LINE_MAX = 250  # a longer line is story text with furniture run into it: only spans go
+_SHORT_LINE = 90  # below this many characters a line may be a sidebar entry
+_PLATFORMS = r"(?:Email|E-mail|Facebook|Messenger|Twitter|Pinterest|WhatsApp|Whatsapp|LinkedIn|linkedin|" \
+             r"Google\+|Tumblr|Reddit|reddit|Digg|stumble|Newsvine|Print|Copy\s+this\s+link|Share)"
+_INLINE = re.compile(
+    "|".join([
+        r"[^.!?\n]{0,80}(?:[Yy]our|[Tt]his)\s+(?:device|browser)\s+(?:does\s+not|doesn't|may\s+not)\s+support[^.!?\n]*[.!?]?",
+        r"(?:[Pp]lease\s+)?(?:turn\s+on\s+|enable\s+|check\s+)?[Jj]ava[Ss]cript\s+and\s+cookies\s+are\s+enabled"
+        r"(?:\s+or\s+update\s+your\s+browser)?",
+        r"[^.!?\n]{0,80}\b(?:style\s?sheets?|CSS)\b[^.!?\n]{0,120}[.!?]?",
+        r"[^.!?\n]{0,60}\b(?:uses|use\s+of)\s+cookies\b[^.!?\n]*[.!?]?",
+        r"[Mm]edia\s+playback\s+is\s+(?:unsupported|not\s+supported)\s+on\s+your\s+device",
+        rf"Share\s+this\s+with(?:\s+{_PLATFORMS})*",
+        rf"{_PLATFORMS}(?:\s+{_PLATFORMS}){{2,}}",
+        r"Image\s+(?:copyright|source)\s+(?:(?!Image\b)[A-Z][\w/&.-]*\s*){1,4}",
+        r"(?:Image|Photo|Picture)\s+caption\s+[^.!?\n]*[.!?]?",
+        r"\((?:Photo|Picture|Image|Credit|File\s+photo)s?:[^)]{0,120}\)",
+        r"(?:Photo|Picture|Image|Credit)s?:\s*(?:[A-Z][\w/&.-]*\s*){1,5}(?=\s|$)",
+        r"(?:READ\s+MORE|Read\s+more|ALSO\s+READ|RELATED|More\s+on\s+this\s+story)\s*:?[^.!?\n]{0,100}",
+        r"[^.!?\n]{0,160}\bcontributed\s+to\s+this\s+(?:report|story|article)\b[.]?",
+        r"(?:Copyright|©)\s*(?:@|\(c\))?\s*\d{0,4}[^.\n]{0,80}[.]?",
+        r"\bLIVE\s*:\s*",
+    ])
+)
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+){0,2}(?:,\s*[A-Z][a-z.]+(?:\s+\d{1,2})?)?"
+    r"\s*(?:\((?:[A-Z][A-Za-z. ]{1,24})\))?\s*[—–-]{1,2}\s+",
+    re.MULTILINE,
+)
+_BLANKS = re.compile(r"[ \t]{2,}")
+
+
+def clean(body: str) -> str:
+    """The article's body without page furniture, credits and reporter attributions."""
+    lines = [line.strip() for line in body.splitlines()]
+    kept = [line for line in lines if line and not (len(line) <= _LINE_MAX and _LINE.match(line))]
+    kept = _without_sidebars(kept)
+    text = "\n".join(_DATELINE.sub("", line, count=1) for line in kept)
+    text = _INLINE.sub(" ", text)
+    text = _ATTRIBUTION.sub(" ", text)
+    return _BLANKS.sub(" ", text).strip()
+
+
+def clean_title(title: str) -> str:
+    """A headline without a live banner or a trailing outlet name ("... - BBC News")."""
+    title = re.sub(r"^\s*(?:LIVE|Live|BREAKING|Breaking|WATCH|VIDEO)\s*[:|-]\s*", "", title)
+    return re.sub(rf"\s+[-|–—]\s+(?:{_MEDIA_RE})(?:\s+\w+)?\s*$", "", title)
+
+
+def _without_sidebars(lines: list[str]) -> list[str]:
+    """Drop runs of two or more short lines that jusText calls boilerplate: link lists, captions."""
+    if len(lines) < 3 or sum(len(x) < _SHORT_LINE for x in lines) < 2:
+        return lines
+    bad = _boilerplate(tuple(lines))
+    out = []
+    for i, line in enumerate(lines):
+        short_run = len(line) < _SHORT_LINE and any(
+            0 <= j < len(lines) and len(lines[j]) < _SHORT_LINE and bad[j] for j in (i - 1, i + 1)
+        )
+        if not (bad[i] and short_run):
+            out.append(line)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _stoplist() -> frozenset[str]:
+    import justext
+
+    return frozenset(justext.get_stoplist("English"))
+
+
+def _boilerplate(lines: tuple[str, ...]) -> list[bool]:
+    """jusText's context-free classification of each line as a paragraph ("bad" = boilerplate)."""
+    from justext.core import classify_paragraphs
+    from justext.paragraph import Paragraph
+
+    class _Path:
+        dom = "p"
+        xpath = "/html/body/p"
+
+    paragraphs = []
+    for line in lines:
+        p = Paragraph(_Path())
+        p.text_nodes = [line]
+        paragraphs.append(p)
+    classify_paragraphs(paragraphs, _stoplist(), length_low=70, length_high=200,
+                        stopwords_low=0.30, stopwords_high=0.32, max_link_density=0.2, no_headings=True)
+    return [p.cf_class == "bad" or (p.cf_class == "short" and len(p.text) < 60) for p in paragraphs]
+
+
+def main_text(html: str) -> str:
+    """The story's text out of a page (trafilatura), cleaned like any body; '' if none."""
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, include_comments=False, include_tables=False, include_images=False,
+        include_links=False, favor_precision=True, deduplicate=True,
+    )
+    return clean(text or "")
+
+
+def is_media(name: str) -> bool:
+    """An outlet, agency or platform ("the New York Times", "CNN", "Twitter")."""
+    low = " ".join(name.lower().replace("’", "'").split())
+    if low.endswith("'s"):
+        low = low[:-2]
+    return low in MEDIA or (low.startswith("the ") and low[4:] in MEDIA)

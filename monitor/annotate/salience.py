@@ -1,0 +1,81 @@
+"""Where in an article each actor and keyword stands: headline, lead, which sentences.
+
+Sentence 0 is the headline; the body's sentences are numbered from 1, and the first
+``LEAD`` of them are the lead (news puts what matters first). Sentences end where the
+cheap tokenizer says they do (``tokens.sentence_gap``), so finding them costs one
+tokenisation of a text that the model is about to read anyway.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from monitor.annotate.tokens import tokenize
+
+LEAD = 3  # body sentences that make the lead
+QUOTE_MAX = 240  # characters of a sentence kept to show why an actor is there
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Sentence numbers of each actor and keyword of one article (0 = the headline)."""
+
+    actors: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    keywords: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    sentences: int = 0  # sentences in the body
+    quotes: Mapping[str, str] = field(default_factory=dict)  # actor id -> first sentence naming it
+
+
+NOWHERE = Where()
+
+
+class Sentences:
+    """A text's sentence boundaries: which sentence a character offset falls in."""
+
+    def __init__(self, text: str, title_len: int) -> None:
+        self.text = text
+        self.title_len = title_len
+        self.tokens = tokenize(text)
+        self.starts = [t.start for t in self.tokens if t.sentence_start and t.start >= title_len]
+
+    def of(self, offset: int) -> int:
+        return 0 if offset < self.title_len else bisect.bisect_right(self.starts, offset)
+
+    def quote(self, n: int) -> str:
+        if n == 0:
+            text = self.text[: self.title_len]
+        else:
+            end = self.starts[n] if n < len(self.starts) else len(self.text)
+            text = self.text[self.starts[n - 1] : end]
+        text = " ".join(text.split())
+        return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1].rsplit(" ", 1)[0] + "…"
+
+    def keyword_sentences(self, forms: Mapping[str, Iterable[tuple[str, ...]]]) -> dict[str, tuple[int, ...]]:
+        """For each keyword, the sentences where one of its key tuples occurs."""
+        keys = [t.key for t in self.tokens]
+        out: dict[str, tuple[int, ...]] = {}
+        for keyword, tuples in forms.items():
+            found: set[int] = set()
+            for words in tuples:
+                n = len(words)
+                first = words[0]
+                for i, k in enumerate(keys):
+                    if k == first and tuple(keys[i : i + n]) == words:
+                        found.add(self.of(self.tokens[i].start))
+            if found:
+                out[keyword] = tuple(sorted(found))
+        return out
+
+
+def where(sentences: Sentences, actor_offsets: Mapping[str, list[int]],
+          keywords: Mapping[str, Iterable[tuple[str, ...]]]) -> Where:
+    """Actors (by character offsets of their mentions) and keywords placed in sentences."""
+    actors: dict[str, tuple[int, ...]] = {}
+    quotes: dict[str, str] = {}
+    for actor, offsets in actor_offsets.items():
+        found = tuple(sorted({sentences.of(o) for o in offsets}))
+        actors[actor] = found
+        quotes[actor] = sentences.quote(found[0])
+    return Where(actors, sentences.keyword_sentences(keywords), len(sentences.starts), quotes)
