@@ -142,9 +142,9 @@ class Annotator:
         for key, name in fold_people([n for n, _ in people]).items():
             actors.setdefault(key, name)
         for name, start in people:
-            key = _person(name, actors)
-            if key is not None:
-                offsets.setdefault(key, []).append(start)
+            person = _person(name, actors)
+            if person is not None:
+                offsets.setdefault(person, []).append(start)
         return actors, offsets
 
 

@@ -170,14 +170,16 @@ def _changes(changes: Changes, refs: dict[str, ArticleRef]) -> list[Block]:
             title = f"*What changed — {label}*"
             if changes.divergence is not None and not blocks:
                 title += f" (divergence {changes.divergence:.2f})"
-            lines = [f"• *{clip(c.term, 200)}*{_carriers(c, refs)}" for c in items]
+            lines = [f"• *{clip(c.term, 200)}*{_carriers(c, refs)}"
+                     + (f"\n    _“{clip(c.context, 300)}”_" if c.context else "") for c in items]
             blocks.append(_section(fit_items(title, lines)))
     return blocks
 
 
 def _headline(ref: ArticleRef) -> str:
     source = f" — _{clip(ref.source, 100)}_" if ref.source else ""
-    return f"• {link(ref)}{source} · {ref.published_at:%b %d %H:%M}"
+    why = f" · {clip(ref.why, 200)}" if ref.why else ""
+    return f"• {link(ref)}{source} · {ref.published_at:%b %d %H:%M}{why}"
 
 
 def _headlines(articles: Sequence[ArticleRef], limit: int, title: str = "*Top headlines*") -> Block | None:

@@ -37,9 +37,11 @@ def render_text(alert: Alert) -> str:
                              ("fading", changes.fading)):
             if items:
                 lines.append(f"  {label}: {', '.join(i.term for i in items)}")
+                lines.extend(f"      {i.term}: “{i.context}”" for i in items if i.context)
     shown = alert.articles[-MAX_HEADLINES:]
     for ref in shown:
         source = f" ({ref.source})" if ref.source else ""
+        source += f" [{ref.why}]" if ref.why else ""
         url = f"\n      {ref.url}" if ref.url else ""
         lines.append(f"    - {ref.published_at:%m-%d %H:%M} {ref.title}{source}{url}")
     if len(alert.articles) > len(shown):
