@@ -9,6 +9,7 @@ a cookie notice and a copyright footer around a four-paragraph story.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from monitor.annotate.annotator import Annotator
-from monitor.annotate.furniture import clean, clean_title, is_media
+from monitor.annotate.furniture import clean, clean_title, is_media, main_text
 from monitor.annotate.names import not_an_actor
 from monitor.model import Annotated, Article
 from monitor.rules import load_rules
@@ -129,3 +130,20 @@ def test_outlets_and_platforms_are_media(name: str, media: bool) -> None:
 ])
 def test_common_words_and_abbreviations_are_not_actors(name: str, text: str, out: bool) -> None:
     assert not_an_actor(name, text) is out
+
+
+def test_html_is_part_of_the_article_contract() -> None:
+    from monitor.decode import decode
+
+    page = "<html><body><article><p>Ministers met in Brennport.</p></article></body></html>"
+    article = decode(json.dumps({"id": "p", "title": "Talks", "html": page,
+                                 "published_at": "2026-03-03T10:00:00Z"}))
+    assert isinstance(article, Article) and article.html == page and article.body is None
+    assert "html" not in article.extra
+    bad = decode(json.dumps({"id": "p", "title": "Talks", "html": 3, "published_at": "2026-03-03T10:00:00Z"}))
+    assert not isinstance(bad, Article) and bad.reason == "wrong_type"
+
+
+def test_a_page_that_is_not_html_leaves_the_headline() -> None:
+    assert main_text("") == ""
+    assert main_text("\x00<<<>>>") == ""

@@ -176,10 +176,13 @@ def main_text(html: str) -> str:
     """The story's text out of a page (trafilatura), cleaned like any body; '' if none."""
     import trafilatura
 
-    text = trafilatura.extract(
-        html, include_comments=False, include_tables=False, include_images=False,
-        include_links=False, favor_precision=True, deduplicate=True,
-    )
+    try:
+        text = trafilatura.extract(
+            html, include_comments=False, include_tables=False, include_images=False,
+            include_links=False, favor_precision=True, deduplicate=True,
+        )
+    except (ValueError, TypeError, LookupError):  # markup lxml cannot parse: the headline alone stays
+        return ""
     return clean(text or "")
 
 
