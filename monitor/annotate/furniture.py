@@ -56,7 +56,7 @@ _PLACE = r"(?:\s*,?\s*(?:reporting\s+)?(?:in|at|from)\s+(?:the\s+)?[A-Z][\w-]*(?
 _ATTRIBUTION = re.compile(
     "|".join([
         # the BBC's Nick Bryant in New York; CNN's Jake Tapper; Al Jazeera's James Bays, reporting from ...
-        rf"(?:\b(?:the|our)\s+)?\b(?:{_MEDIA_RE})(?:['’]s|')?\s+(?:{_ROLE}\s+)?{_NAME}{_PLACE}",
+        rf"\b(?:{_MEDIA_RE})(?:['’]s?\s+(?:{_ROLE}\s+)?|\s+{_ROLE}\s+){_NAME}{_PLACE}",
         # our correspondent Anthony Zurcher; the BBC's diplomatic editor James Robbins
         rf"\b(?:[Oo]ur|[Tt]he|[Aa])\s+(?:[A-Z][\w.]*['’]s\s+)?{_ROLE}\s+{_NAME}{_PLACE}",
         # the Harbour Ledger's Nick Brant in Brennport says (any outlet, then a reporting verb)
@@ -86,13 +86,8 @@ _LINE_MAX = 250  # a longer line is story text with furniture run into it: only 
 _SHORT_LINE = 90  # below this many characters a line may be a sidebar entry
 _PLATFORMS = r"(?:Email|E-mail|Facebook|Messenger|Twitter|Pinterest|WhatsApp|Whatsapp|LinkedIn|linkedin|" \
              r"Google\+|Tumblr|Reddit|reddit|Digg|stumble|Newsvine|Print|Copy\s+this\s+link|Share)"
-_INLINE = re.compile(
-    "|".join([
-        r"[^.!?\n]{0,80}(?:[Yy]our|[Tt]his)\s+(?:device|browser)\s+(?:does\s+not|doesn't|may\s+not)\s+support[^.!?\n]*[.!?]?",
-        r"(?:[Pp]lease\s+)?(?:turn\s+on\s+|enable\s+|check\s+)?[Jj]ava[Ss]cript\s+and\s+cookies\s+are\s+enabled"
-        r"(?:\s+or\s+update\s+your\s+browser)?",
-        r"[^.!?\n]{0,80}\b(?:style\s?sheets?|CSS)\b[^.!?\n]{0,120}[.!?]?",
-        r"[^.!?\n]{0,60}\b(?:uses|use\s+of)\s+cookies\b[^.!?\n]*[.!?]?",
+_INLINE = tuple(re.compile(p) for p in (  # one by one: sre finds a literal start fast, an alternation not
+        r"[Jj]ava[Ss]cript\s+and\s+cookies\s+are\s+enabled(?:\s+or\s+update\s+your\s+browser)?",
         r"[Mm]edia\s+playback\s+is\s+(?:unsupported|not\s+supported)\s+on\s+your\s+device",
         rf"Share\s+this\s+with(?:\s+{_PLATFORMS})*",
         rf"{_PLATFORMS}(?:\s+{_PLATFORMS}){{2,}}",
@@ -101,11 +96,37 @@ _INLINE = re.compile(
         r"\((?:Photo|Picture|Image|Credit|File\s+photo)s?:[^)]{0,120}\)",
         r"(?:Photo|Picture|Image|Credit)s?:\s*(?:[A-Z][\w/&.-]*\s*){1,5}(?=\s|$)",
         r"(?:READ\s+MORE|Read\s+more|ALSO\s+READ|RELATED|More\s+on\s+this\s+story)\s*:?[^.!?\n]{0,100}",
-        r"[^.!?\n]{0,160}\bcontributed\s+to\s+this\s+(?:report|story|article)\b[.]?",
         r"(?:Copyright|©)\s*(?:@|\(c\))?\s*\d{0,4}[^.\n]{0,80}[.]?",
-        r"\bLIVE\s*:\s*",
-    ])
+        r"LIVE\s*:\s*",
+))
+# furniture known by a phrase inside its sentence: the whole sentence goes
+_IN_SENTENCE = re.compile(
+    r"(?:[Yy]our|[Tt]his)\s+(?:device|browser)\s+(?:does\s+not|doesn't|may\s+not)\s+support"
+    r"|\b(?:style\s?sheets?|CSS)\b|\b(?:uses|use\s+of)\s+cookies\b"
+    r"|\bcontributed\s+to\s+this\s+(?:report|story|article)\b"
 )
+_ENDS = re.compile(r"[.!?\n]")
+_REACH = 200  # characters a furniture sentence reaches either side of its phrase
+
+
+def _without_sentences(text: str) -> str:
+    """Cut the sentence around each ``_IN_SENTENCE`` phrase (at most ``_REACH`` either side)."""
+    out, last = [], 0
+    for m in _IN_SENTENCE.finditer(text):
+        if m.start() < last:
+            continue
+        back = text.rfind(".", max(last, m.start() - _REACH), m.start())
+        line = text.rfind("\n", max(last, m.start() - _REACH), m.start())
+        start = max(back, line) + 1 if max(back, line) >= 0 else max(last, m.start() - _REACH)
+        end = _ENDS.search(text, m.end(), m.end() + _REACH)
+        stop = end.end() if end else min(len(text), m.end() + _REACH)
+        out.append(text[last:start])
+        out.append(" ")
+        last = stop
+    out.append(text[last:])
+    return "".join(out)
+
+
 _DATELINE = re.compile(
     r"^\s*[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+){0,2}(?:,\s*[A-Z][a-z.]+(?:\s+\d{1,2})?)?"
     r"\s*(?:\((?:[A-Z][A-Za-z. ]{1,24})\))?\s*[—–-]{1,2}\s+",
@@ -120,7 +141,9 @@ def clean(body: str) -> str:
     kept = [line for line in lines if line and not (len(line) <= _LINE_MAX and _LINE.match(line))]
     kept = _without_sidebars(kept)
     text = "\n".join(_DATELINE.sub("", line, count=1) for line in kept)
-    text = _INLINE.sub(" ", text)
+    text = _without_sentences(text)
+    for pattern in _INLINE:
+        text = pattern.sub(" ", text)
     text = _ATTRIBUTION.sub(" ", text)
     return _BLANKS.sub(" ", text).strip()
 
