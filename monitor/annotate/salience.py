@@ -9,10 +9,13 @@ tokenisation of a text that the model is about to read anyway.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from monitor.annotate.tokens import tokenize
+from monitor.annotate.tokens import raw_words, token_key, token_starts
+
+_FIRST_WORD = re.compile(r"\w")
 
 LEAD = 3  # body sentences that make the lead
 QUOTE_MAX = 240  # characters of a sentence kept to show why an actor is there
@@ -31,14 +34,21 @@ class Where:
 NOWHERE = Where()
 
 
+# Where ``tokenize`` starts a sentence: after . ! ? : ; a quote or a line break, spaces only
+# between it and the next word (a dot inside "U.S" is part of a word).
+_BOUNDARY = re.compile(r"(?:(?<!\w)\.|\.(?!\w)|[!?:;\"“”\n])\s*(?=\w)")
+
+
 class Sentences:
     """A text's sentence boundaries: which sentence a character offset falls in."""
 
     def __init__(self, text: str, title_len: int) -> None:
         self.text = text
         self.title_len = title_len
-        self.tokens = tokenize(text)
-        self.starts = [t.start for t in self.tokens if t.sentence_start and t.start >= title_len]
+        body = _FIRST_WORD.search(text, title_len)
+        first = [body.start()] if body else []
+        self.starts = first + [m.end() for m in _BOUNDARY.finditer(text, title_len) if m.end() > first[0]] \
+            if first else []
 
     def of(self, offset: int) -> int:
         return 0 if offset < self.title_len else bisect.bisect_right(self.starts, offset)
@@ -54,16 +64,18 @@ class Sentences:
 
     def keyword_sentences(self, forms: Mapping[str, Iterable[tuple[str, ...]]]) -> dict[str, tuple[int, ...]]:
         """For each keyword, the sentences where one of its key tuples occurs."""
-        keys = [t.key for t in self.tokens]
+        if not forms:
+            return {}
+        keys = list(map(token_key, raw_words(self.text)))
+        starts = token_starts(self.text)
         out: dict[str, tuple[int, ...]] = {}
         for keyword, tuples in forms.items():
             found: set[int] = set()
             for words in tuples:
-                n = len(words)
-                first = words[0]
+                n, first = len(words), words[0]
                 for i, k in enumerate(keys):
-                    if k == first and tuple(keys[i : i + n]) == words:
-                        found.add(self.of(self.tokens[i].start))
+                    if k == first and (n == 1 or tuple(keys[i : i + n]) == words):
+                        found.add(self.of(starts[i]))
             if found:
                 out[keyword] = tuple(sorted(found))
         return out
