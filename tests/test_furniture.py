@@ -147,3 +147,13 @@ def test_html_is_part_of_the_article_contract() -> None:
 def test_a_page_that_is_not_html_leaves_the_headline() -> None:
     assert main_text("") == ""
     assert main_text("\x00<<<>>>") == ""
+
+
+@pytest.mark.parametrize(("text", "out"), [
+    ("MOSCOW (Reuters) - Russia said on Monday it would attend.", "Russia said on Monday it would attend."),
+    ("WASHINGTON — The Senate voted late on Friday.", "The Senate voted late on Friday."),
+    ("LOS ANGELES, Calif. (AP) — Fires spread.", "Fires spread."),
+    ("US officials - not named - said so.", "US officials - not named - said so."),
+])
+def test_datelines_go(text: str, out: str) -> None:
+    assert clean(text) == out
