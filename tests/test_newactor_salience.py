@@ -60,3 +60,12 @@ def test_new_actors_are_ranked_by_salience_and_three_are_shown_with_their_senten
     assert shown[0].context == "Vladimir Putin said something."
     assert "and 2 less central" in alert.reason
     assert alert.at.timestamp() == T0.timestamp() + 41 * H
+
+
+def test_events_keep_why_and_cast_across_a_restart_and_read_old_state() -> None:
+    e = Event(at=1.0, id="x", title="t", actors=(("person:putin", "Vladimir Putin"),),
+              why="Syria in the headline",
+              cast=(("person:putin", 1.45, "Vladimir Putin welcomed the shift."),))
+    assert Event.from_json(e.to_json()) == e
+    old = e.to_json()[:8]  # saved before relevance existed
+    assert Event.from_json(old) == Event(at=1.0, id="x", title="t", actors=e.actors)
