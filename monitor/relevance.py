@@ -94,9 +94,21 @@ def relevance(item: Annotated, spec: MatchSpec) -> Relevance:
     if together:
         score += TOGETHER
     score = min(1.0, score)
-    why = "; ".join(f"{label} {how}" if how.startswith("in ") else f"{label}: {how}"
-                    for (_, how), label in scored)
-    return Relevance(round(score, 3), why + ("; together in one sentence" if together else ""))
+    return Relevance(round(score, 3), _why(scored, together))
+
+
+def _why(scored: list[tuple[tuple[float, str], str]], together: bool) -> str:
+    """'United States, Syria in the headline; strike: 4 mentions; together in one sentence'."""
+    placed: dict[str, list[str]] = {"in the headline": [], "in the lead": []}
+    counted = []
+    for (_, how), label in scored:
+        where = how.split(",")[0]
+        if where in placed:
+            placed[where].append(label)
+        else:
+            counted.append(f"{label}: {how}")
+    parts = [f"{', '.join(labels)} {where}" for where, labels in placed.items() if labels] + counted
+    return "; ".join(parts) + ("; together in one sentence" if together else "")
 
 
 def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]:

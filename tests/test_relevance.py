@@ -46,9 +46,9 @@ def body(*inserts: tuple[int, str]) -> str:
 CASES = [
     # (name, title, body, counted, why)
     ("headline", "Brennport dockers strike over pay", body(),
-     True, "Port of Brennport in the headline; strike in the headline; together in one sentence"),
+     True, "Port of Brennport, strike in the headline; together in one sentence"),
     ("lead", "Council round-up", body((0, "Dockers at Brennport began a strike on Monday.")),
-     True, "Port of Brennport in the lead; strike in the lead; together in one sentence"),
+     True, "Port of Brennport, strike in the lead; together in one sentence"),
     ("passing mention deep in a long body", "Council round-up",
      body((7, "One member recalled the Brennport strike of 1998.")), False, None),
     ("four mentions", "Council round-up", body(
