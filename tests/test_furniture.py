@@ -157,3 +157,13 @@ def test_a_page_that_is_not_html_leaves_the_headline() -> None:
 ])
 def test_datelines_go(text: str, out: str) -> None:
     assert clean(text) == out
+
+
+def test_reporters_go_and_what_they_report_stays() -> None:
+    out = clean("Mr Putin's letter, the BBC's Nick Bryant in New York says, was read out. "
+                "CNN's Jake Tapper asked about it. BBC correspondent Ann Lee said Russia agreed. "
+                "Jeremy Bowen, the BBC's Middle East editor, says Syria will sign.")
+    for reporter in ("Nick Bryant", "Jake Tapper", "Ann Lee", "Jeremy Bowen", "New York"):
+        assert reporter not in out, (reporter, out)
+    for story in ("Mr Putin's letter", "was read out", "Russia agreed", "Syria will sign"):
+        assert story in out, (story, out)
