@@ -80,7 +80,8 @@ class Annotator:
             terms = lemmas or (terms_from_tokens(hits[i].tokens) if self.want_terms else ())
             actors, offsets = self._actors(hits[i], entities, modelled=i in found)
             sentences = Sentences(texts[i], len(clean_title(article.title)))
-            placed = where(sentences, offsets, {k: self.index.forms[k] for k in hits[i].keywords})
+            forms = {k: self.index.forms[k] for k in hits[i].keywords}
+            placed = where(sentences, offsets, forms, hits[i].keys)
             out.append(Annotated(article, actors, hits[i].keywords, terms, nlp=i in found, where=placed))
         return out
 

@@ -41,6 +41,7 @@ class Hits:
     keywords: frozenset[str]
     aliases: tuple[AliasHit, ...]
     text: str = ""
+    keys: tuple[str, ...] | list[str] = ()  # the text's word keys, when the scan made them
 
     @property
     def any(self) -> bool:
@@ -141,7 +142,7 @@ class PhraseIndex:
                 for run in grams.intersection(zip(*(keys[j:] for j in range(length)), strict=False)):
                     keywords.update(phrases[run])
         aliases = () if self._alias_raw.isdisjoint(words.raw) else self._find_aliases(text, words)
-        return Hits(frozenset(keywords), aliases, text)
+        return Hits(frozenset(keywords), aliases, text, words.made_keys)
 
     def _find_aliases(self, text: str, words: _Words) -> tuple[AliasHit, ...]:
         raw, texts = words.raw, words.texts()
@@ -175,6 +176,10 @@ class _Words:
         self.raw = raw
         self._keys: list[str] | None = None
         self._texts: list[str] | None = None
+
+    @property
+    def made_keys(self) -> list[str]:
+        return self._keys or []
 
     def keys(self) -> list[str]:
         if self._keys is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.annotate.tokens import raw_words, token_key, token_starts
@@ -62,27 +62,31 @@ class Sentences:
         text = " ".join(text.split())
         return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1].rsplit(" ", 1)[0] + "…"
 
-    def keyword_sentences(self, forms: Mapping[str, Iterable[tuple[str, ...]]]) -> dict[str, tuple[int, ...]]:
-        """For each keyword, the sentences where one of its key tuples occurs."""
+    def keyword_sentences(
+        self, forms: Mapping[str, Iterable[tuple[str, ...]]], keys: Sequence[str] = ()
+    ) -> dict[str, tuple[int, ...]]:
+        """For each keyword, the sentences where one of its key tuples occurs (``keys``: the
+        text's word keys, when the caller has them already)."""
         if not forms:
             return {}
-        keys = list(map(token_key, raw_words(self.text)))
-        starts = token_starts(self.text)
+        keys = keys or list(map(token_key, raw_words(self.text)))
+        wanted = {words[0] for tuples in forms.values() for words in tuples}
+        at: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            if k in wanted:
+                at.setdefault(k, []).append(i)
+        starts = token_starts(self.text) if at else []
         out: dict[str, tuple[int, ...]] = {}
         for keyword, tuples in forms.items():
-            found: set[int] = set()
-            for words in tuples:
-                n, first = len(words), words[0]
-                for i, k in enumerate(keys):
-                    if k == first and (n == 1 or tuple(keys[i : i + n]) == words):
-                        found.add(self.of(starts[i]))
+            found = {self.of(starts[i]) for words in tuples for i in at.get(words[0], ())
+                     if len(words) == 1 or tuple(keys[i : i + len(words)]) == words}
             if found:
                 out[keyword] = tuple(sorted(found))
         return out
 
 
 def where(sentences: Sentences, actor_offsets: Mapping[str, list[int]],
-          keywords: Mapping[str, Iterable[tuple[str, ...]]]) -> Where:
+          keywords: Mapping[str, Iterable[tuple[str, ...]]], keys: Sequence[str] = ()) -> Where:
     """Actors (by character offsets of their mentions) and keywords placed in sentences."""
     actors: dict[str, tuple[int, ...]] = {}
     quotes: dict[str, str] = {}
@@ -90,4 +94,4 @@ def where(sentences: Sentences, actor_offsets: Mapping[str, list[int]],
         found = tuple(sorted({sentences.of(o) for o in offsets}))
         actors[actor] = found
         quotes[actor] = sentences.quote(found[0])
-    return Where(actors, sentences.keyword_sentences(keywords), len(sentences.starts), quotes)
+    return Where(actors, sentences.keyword_sentences(keywords, keys), len(sentences.starts), quotes)
