@@ -167,6 +167,9 @@ class App:
         def stop(signum: int, frame: FrameType | None) -> None:
             log.info("shutdown_requested", extra={"signal": signal.Signals(signum).name})
             self.runner.stop()
+            interrupt = getattr(self.source, "interrupt", None)  # a wait for the dead-letter topic
+            if interrupt is not None:
+                interrupt()
 
         def reload(signum: int, frame: FrameType | None) -> None:
             self.runner.call_soon(self._reload_quietly)

@@ -23,6 +23,10 @@ class SourceError(MonitorError):
     """An article source cannot be opened."""
 
 
+class Interrupted(Exception):
+    """Stopping before a batch's side effects were durable: the batch must not be committed."""
+
+
 class DeliveryError(Exception):
     """A notifier could not deliver; ``permanent`` says whether retrying can help.
 

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monitor.decode import DecodeError
+from monitor.decode import DecodeError, Intake
 from monitor.detect.watermark import LiveClock
+from monitor.errors import Interrupted
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
 from monitor.pipeline import Pipeline
@@ -93,6 +94,7 @@ class Runner:
         self.decoder = Decoder(s.max_bytes, s.future_tolerance_s if wall else None, clock)
         self.live = LiveClock(s.live_lag_s)
         self.sizer = BatchSizer(self.settings.max_records, self.settings.max_batch_s)
+        self.intake = Intake(self.settings.max_bytes)
         self.stop_event = threading.Event()
         self.tasks: queue.Queue[Callable[[], None]] = queue.Queue()
         self.last_turn = time.monotonic()
@@ -147,7 +149,7 @@ class Runner:
         started = time.perf_counter()
         articles: list[Article] = []
         for record in records:
-            result = self.decoder(record)
+            result = self.intake.check(self.decoder(record))
             if isinstance(result, DecodeError):
                 self.metrics.decode_errors.labels(reason=result.reason).inc()
                 self.source.reject(record, result)
@@ -169,7 +171,11 @@ class Runner:
         for r in records:
             key = (r.source, r.partition)
             offsets[key] = max(offsets.get(key, 0), r.offset + 1)
-        self.source.flush()
+        try:
+            self.source.flush()
+        except Interrupted:  # stopping: nothing of this batch is stored, it is read again on restart
+            log.warning("batch_not_committed", extra={"records": len(records), "why": "dead letters unacked"})
+            return 0
         queued = self.store.commit(offsets, self.pipeline.engine.take_delta(), alerts)
         self.source.commit(offsets)
         self.metrics.stories.set(len(self.pipeline.engine.states))

@@ -24,6 +24,8 @@ class KafkaSettings(_Section):
     topic: str = "articles"
     group_id: str = "story-monitor"
     dlq_topic: str | None = None  # default: "<topic>.dlq"
+    # default: the articles topic's max.message.bytes (or max_message_bytes) plus 64 KiB for headers
+    dlq_max_message_bytes: int | None = Field(default=None, ge=16_384)
     client_id: str = "story-monitor"
     max_poll_records: int = Field(default=256, ge=1)
     max_batch_s: float = Field(default=2.0, gt=0)  # poll as many records as take about this long

@@ -55,10 +55,16 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         broker.destroy()
 
 
-def fresh_topic(broker: KafkaBroker, hint: str, partitions: int = 3) -> str:
-    """A new topic (and its ``.dlq``) for one test, so tests never see each other's records."""
+def fresh_topic(broker: KafkaBroker, hint: str, partitions: int = 3, *,
+                max_message_bytes: int | None = None) -> str:
+    """A new topic (and its ``.dlq``) for one test, so tests never see each other's records.
+
+    ``max_message_bytes`` raises the articles topic's own limit above the broker's 1 MB
+    default; the ``.dlq`` keeps the default, as a topic made by hand or auto-created would,
+    so the daemon's check of it at start is what lets it take large records."""
     topic = f"{hint}-{uuid.uuid4().hex[:8]}"
-    broker.create_topic(topic, partitions)
+    configs = {"max.message.bytes": str(max_message_bytes)} if max_message_bytes else None
+    broker.create_topic(topic, partitions, configs=configs)
     broker.create_topic(f"{topic}.dlq", 1)
     return topic
 
@@ -74,10 +80,12 @@ class Out:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-def produce(bootstrap: str, topic: str, records: Iterable[Out]) -> list[tuple[int, int]]:
+def produce(bootstrap: str, topic: str, records: Iterable[Out],
+            max_request_size: int = 1_048_576) -> list[tuple[int, int]]:
     """Send in order and wait for every ack; returns each record's (partition, offset)."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                             client_id="tests-producer", max_in_flight_requests_per_connection=1)
+                             client_id="tests-producer", max_in_flight_requests_per_connection=1,
+                             max_request_size=max_request_size)
     try:
         futures = [producer.send(topic, key=r.key, value=r.value, partition=r.partition,
                                  headers=list(r.headers)) for r in records]

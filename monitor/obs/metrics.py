@@ -53,6 +53,13 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r,
         )
         self.outbox_waiting = Gauge(p + "outbox_waiting", "Alerts not yet delivered", registry=r)
+        self.dlq_available = Gauge(p + "dlq_available", "1 while the dead-letter topic takes records",
+                                   registry=r)
+        self.dlq_available.set(1)
+        self.dlq_waiting = Gauge(p + "dlq_waiting", "Dead letters sent, not yet acknowledged", registry=r)
+        self.dlq_send_failures = Counter(p + "dlq_send_failures", "Dead-letter sends refused, retried",
+                                         ["reason"], registry=r)
+        self.dlq_truncated = Counter(p + "dlq_truncated", "Dead letters cut to fit the topic", registry=r)
         self.stories = Gauge(p + "stories", "Stories held in memory", registry=r)
         self.last_loop = Gauge(p + "last_loop_timestamp_seconds", "Last main loop turn", registry=r)
         self.rss = Gauge(p + "process_rss_bytes", "Resident memory", registry=r)

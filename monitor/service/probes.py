@@ -53,7 +53,9 @@ class AppProbe:
 
     def live(self) -> Status:
         """The main loop turned recently: it is not stuck."""
-        age = round(self.clock() - self.app.runner.last_turn, 3)
+        # a loop waiting for the dead-letter topic retries on its own: alive, not ready
+        turned = max(self.app.runner.last_turn, getattr(self.app.source, "alive_at", 0.0))
+        age = round(self.clock() - turned, 3)
         details: dict[str, object] = {"loop_age_s": age, "stall_after_s": self.stall_after_s}
         if age > self.stall_after_s:
             return Status(False, f"main loop stalled for {age:.0f}s", details)
@@ -72,7 +74,7 @@ class AppProbe:
         if not ruleset.files:
             return Status(False, "no rules loaded", details)
         if not source_ready:
-            return Status(False, "source not ready", details)
+            return Status(False, getattr(self.app.source, "problem", None) or "source not ready", details)
         return Status(True, "ok", details)
 
     def metrics(self) -> bytes:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from monitor.decode import DecodeError, decode
+from monitor.decode import DecodeError, decode_record
 from monitor.model import Article
 
 
@@ -49,9 +49,7 @@ class Decoder:
     def __call__(self, record: Record) -> Article | DecodeError:
         if record.decoded is not None:
             return record.decoded
-        if record.value is None:
-            return DecodeError("empty", "record has no value")
-        result = decode(record.value, fallback_time=record.timestamp, max_bytes=self.max_bytes)
+        result = decode_record(record.value, record.timestamp, self.max_bytes)  # never raises
         if isinstance(result, DecodeError) or self.future_s is None:
             return result
         ahead = result.published_at.timestamp() - self.clock()

@@ -1,5 +1,8 @@
 """Kafka as a source: a consumer group, offsets owned by the state store, a dead-letter topic.
 
+The dead-letter side (topic check, cut letters, waiting for acknowledgements) lives in
+``monitor.sources.dlq``.
+
 Offsets live in SQLite with the state they produced (the source of truth); they are also
 committed to Kafka after each batch, for lag monitoring and tooling. On assignment each
 partition is moved to the offset the state store holds, so state and input never disagree.
@@ -16,7 +19,6 @@ import inspect
 import logging
 import socket
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
@@ -24,21 +26,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.record import util as kafka_record
 from kafka.structs import OffsetAndMetadata
 
 from monitor.decode import DecodeError
-from monitor.errors import SourceError
 from monitor.obs.metrics import Metrics
 from monitor.settings import KafkaSettings
 from monitor.sources.alignment import Aligner, AlignSettings
 from monitor.sources.base import Decoder, Record
+from monitor.sources.dlq import HEADER_PREFIX, DeadLetters, letter_for
 from monitor.sources.membership import instance_id, membership
 
+__all__ = ["HEADER_PREFIX", "KafkaSource"]
+
 log = logging.getLogger("monitor.kafka")
-HEADER_PREFIX = "story-monitor."
 RETRY_FIRST_S = 0.5
 BOOTSTRAP_TIMEOUT_MS = 5_000  # kafka-python 3 blocks in the constructor until bootstrapped
 CHECK_TIMEOUT_MS = 5_000  # asking the broker for log ends, when a partition may be idle
@@ -82,10 +85,8 @@ class KafkaSource:
         self.stored: dict[int, int] = {}  # partition -> next offset, from the state store
         self._unread: dict[int, int] = {}  # partition -> first offset dropped from its lane, not stored
         self.connected: bool | None = None
-        self.rejected = 0
-        self._unflushed: Counter[str] = Counter()  # dead letters by reason, since the last flush
+        self.dead_letters = DeadLetters(settings, metrics, sleep)
         self._consumer: KafkaConsumer | None = None
-        self._producer: KafkaProducer | None = None
         self._last_lag = 0.0
         self._retry_at = 0.0
         self._delay = RETRY_FIRST_S
@@ -107,7 +108,8 @@ class KafkaSource:
         try:
             _probe(self.settings.bootstrap_servers)  # no client (and no IO thread) left behind
             self._consumer = self._new_consumer()
-            self._producer = self._new_producer()
+            self.dead_letters.connect(self.settings.bootstrap_servers.split(","), self.settings.client_id,
+                                      _bootstrap_timeout(KafkaConsumer))
         except (KafkaError, OSError) as exc:  # 2.x NoBrokersAvailable, 3.x KafkaTimeoutError
             self._close_clients()
             self._set_connected(False, str(exc))
@@ -132,14 +134,6 @@ class KafkaSource:
         consumer.subscribe([s.topic], listener=_Rebalance(self))
         return consumer
 
-    def _new_producer(self) -> KafkaProducer:
-        s = self.settings
-        return KafkaProducer(
-            bootstrap_servers=s.bootstrap_servers.split(","), client_id=f"{s.client_id}-dlq", acks="all",
-            linger_ms=5, retries=10, max_request_size=max(1_048_576, s.max_message_bytes * 2),
-            **_bootstrap_timeout(KafkaProducer),
-        )
-
     def _set_connected(self, up: bool, detail: str = "") -> None:
         if self.connected is up:
             return
@@ -157,8 +151,28 @@ class KafkaSource:
 
     @property
     def ready(self) -> bool:
-        """Partitions assigned and the broker reachable (for /readyz)."""
-        return bool(self.connected) and self._consumer is not None and bool(self._consumer.assignment())
+        """Partitions assigned, the broker reachable, dead letters accepted (for /readyz)."""
+        return (bool(self.connected) and self._consumer is not None and bool(self._consumer.assignment())
+                and self.dead_letters.failing is None)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the source is not ready, in a few words (for /readyz)."""
+        if self.dead_letters.failing is not None:
+            return (f"dead-letter topic {self.dead_letters.topic} refuses records "
+                    f"({self.dead_letters.failing}): {self.dead_letters.waiting} wait, offsets held")
+        if not self.connected:
+            return "kafka unreachable"
+        return None if self.ready else "no partitions assigned"
+
+    @property
+    def alive_at(self) -> float:
+        """When a wait for dead-letter acknowledgements last looked up (it is alive, not stuck)."""
+        return self.dead_letters.alive_at
+
+    def interrupt(self) -> None:
+        """Stop waiting for the dead-letter topic: the batch in hand is left uncommitted."""
+        self.dead_letters.stopping.set()
 
     def seek(self, offsets: Mapping[int, int]) -> None:
         """Remember where the state store stands; applied as partitions are assigned."""
@@ -239,36 +253,15 @@ class KafkaSource:
                 consumer.resume(*(paused - full))
 
     def reject(self, record: Record, error: DecodeError) -> None:
-        """Send the original key and bytes to the dead-letter topic with the reason in headers."""
-        assert self._producer is not None
-        value = record.value.encode() if isinstance(record.value, str) else record.value
-        headers = [
-            (HEADER_PREFIX + "reason", error.reason.encode()),
-            (HEADER_PREFIX + "detail", error.detail[:1000].encode()),
-            (HEADER_PREFIX + "origin.topic", record.source.encode()),
-            (HEADER_PREFIX + "origin.partition", str(record.partition).encode()),
-            (HEADER_PREFIX + "origin.offset", str(record.offset).encode()),
-        ]
-        self._producer.send(self.settings.dead_letter_topic, key=record.key, value=value,
-                            headers=list(record.headers) + headers)
-        self.rejected += 1
-        self._unflushed[error.reason] += 1
+        """Send the original key, bytes and headers to the dead-letter topic, the reason in headers."""
+        self.dead_letters.add(letter_for(record, error))
 
     def flush(self) -> None:
-        """Make dead-letter records durable: called before the batch's offsets are stored."""
-        if self._producer is not None:
-            try:
-                self._producer.flush(timeout=self.settings.drain_timeout_s * 2)
-            except KafkaError as exc:  # nothing of this batch is committed: it comes back on restart
-                raise SourceError(
-                    f"kafka: dead-letter records could not be written to {self.settings.dead_letter_topic}"
-                    f" ({type(exc).__name__}); stopping without committing the batch, nothing is lost"
-                ) from None
-        if self._unflushed:  # one line per batch with the counts, not one per record
-            log.warning("records_dead_lettered", extra={"topic": self.settings.dead_letter_topic,
-                                                        "count": self._unflushed.total(),
-                                                        "reasons": dict(self._unflushed)})
-            self._unflushed.clear()
+        """Wait until the broker holds every dead letter of the batch: before its offsets are stored.
+
+        Retries while the topic refuses (no offset passes a record that is not there); raises
+        ``monitor.sources.dlq.Interrupted`` when asked to stop first."""
+        self.dead_letters.settle()
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         for (_, partition), offset in offsets.items():
@@ -283,20 +276,16 @@ class KafkaSource:
             log.warning("kafka_commit_failed", extra={"detail": str(exc)[:200]})
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(timeout=10)
         self._close_clients()
 
     def _close_clients(self) -> None:
-        consumer, producer = self._consumer, self._producer
-        self._consumer = self._producer = None
+        consumer = self._consumer
+        self._consumer = None
         self.lanes.reset()  # a new consumer starts again from the stored offsets
         with suppress(Exception):  # closing a client that never connected
             if consumer is not None:
                 consumer.close(timeout_ms=5000)
-        with suppress(Exception):
-            if producer is not None:
-                producer.close(timeout=5)
+        self.dead_letters.close()
 
     # --- rebalances -----------------------------------------------------------------------
     def on_revoked(self, revoked: list[TopicPartition]) -> None:
