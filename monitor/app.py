@@ -24,8 +24,9 @@ from monitor.notify.console import CollectingNotifier, ConsoleNotifier
 from monitor.notify.outbox import Outbox
 from monitor.notify.sender import Pacing, Sender
 from monitor.obs.metrics import Metrics
-from monitor.pipeline import Pipeline
+from monitor.pipeline import Pipeline, PreparedRules
 from monitor.rules import load_rules
+from monitor.rules.guard import RuleLimits
 from monitor.rules.schema import RuleSet
 from monitor.runner import LoopSettings, Runner
 from monitor.settings import Settings
@@ -117,14 +118,27 @@ class App:
 
     def reload_rules(self) -> bool:
         """Build and validate the whole new set, then swap; on any error keep the old set."""
+        return self.apply_rules(self.build_rules())
+
+    def build_rules(self) -> PreparedRules | list[str]:
+        """The new set ready to swap in, or its errors; reads files only, so any thread may build."""
+        path = self.settings.rules.path
         try:
-            ruleset = load_rules([self.settings.rules.path])
+            return PreparedRules.of(load_rules([path], RuleLimits.of(self.settings.rules)))
         except RuleError as exc:
+            return exc.errors
+        except Exception as exc:  # whatever the files did to the loader, they are refused, not fatal
+            return [f"{path}:1: cannot load the rules: {type(exc).__name__}: {str(exc)[:300]}"]
+
+    def apply_rules(self, built: PreparedRules | list[str]) -> bool:
+        """On the loop thread: swap in a built set (cheap), or count and log why it was refused."""
+        if not isinstance(built, PreparedRules):
             self.metrics.rules_reload_failures.inc()
-            for line in exc.errors:
+            for line in built:
                 log.error("rules_reload_rejected", extra={"error": line})
             return False
-        dropped = self.pipeline.use_rules(ruleset)
+        ruleset = built.ruleset
+        dropped = self.pipeline.use_rules(built)
         self.ruleset = ruleset
         self.store.remember_rules({r.id: r.state_fingerprint for r in ruleset.enabled})
         self.metrics.rules_reloads.inc()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.errors import MonitorError, RuleError
-from monitor.rules import check_paths, load_rules
+from monitor.rules import load_rules
+from monitor.rules.guard import RuleLimits
 from monitor.settings import Settings, load_settings
 
 log = logging.getLogger("monitor.cli")
@@ -44,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="work with rule files")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
     check = rsub.add_parser("check", help="validate rule files; errors as file:line: key: message")
+    _common(check, rules=False)
     check.add_argument("paths", nargs="+", metavar="PATH")
 
     bt = sub.add_parser("backtest", help="run rules over past articles with their own clock; send nothing")
@@ -116,7 +118,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "rules" and args.rules_command == "check":
-        return _rules_check(args.paths)
+        return _rules_check(args.paths, RuleLimits.of(load_settings(args.config).rules))
     settings = _settings(args)
     from monitor.obs.logs import setup_logging
 
@@ -146,14 +148,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _outbox(settings, args.outbox_command)
 
 
-def _rules_check(paths: list[str]) -> int:
-    errors = check_paths(paths)
-    for line in errors:
-        print(line, file=sys.stderr)
-    if errors:
-        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
+def _rules_check(paths: list[str], limits: RuleLimits) -> int:
+    try:
+        ruleset = load_rules(paths, limits)
+    except RuleError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        count = len(exc.errors)
+        print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
-    ruleset = load_rules(paths)
+    except Exception as exc:  # never a traceback: the files are refused with what went wrong
+        print(f"story-monitor: error: cannot check {' '.join(paths)}: {type(exc).__name__}: "
+              f"{str(exc)[:300]}", file=sys.stderr)
+        return 1
     print(f"ok: {len(ruleset.rules)} rules ({len(ruleset.enabled)} enabled), "
           f"{len(ruleset.actors)} actors in {len(ruleset.files)} files")
     return 0
@@ -166,7 +173,7 @@ def _backtest(settings: Settings, args: argparse.Namespace) -> int:
     articles = Path(args.articles)
     if not articles.is_file():
         raise MonitorError(f"{articles}: no such file")
-    ruleset = load_rules([settings.rules.path])
+    ruleset = load_rules([settings.rules.path], RuleLimits.of(settings.rules))
     result = backtest_run(settings, ruleset, articles, progress=_progress(args))
     alerts = result.alerts
     if args.html:

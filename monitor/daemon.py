@@ -9,6 +9,7 @@ from monitor.app import App, make_notifier
 from monitor.notify.base import Notifier
 from monitor.obs.metrics import Metrics
 from monitor.rules import load_rules
+from monitor.rules.guard import RuleLimits
 from monitor.settings import Settings
 from monitor.sources.base import Source
 
@@ -31,7 +32,7 @@ def run(
     settings: Settings, *, source: str | None = None, follow: bool = False, progress: bool = False
 ) -> int:
     """``progress``: a bar on stderr for a file run (``--source``)."""
-    ruleset = load_rules([settings.rules.path])
+    ruleset = load_rules([settings.rules.path], RuleLimits.of(settings.rules))
     notifier = make_notifier(settings)
     _check_notifier(notifier)
     metrics = Metrics()

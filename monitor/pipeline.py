@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.parallel import ParallelAnnotator
+from monitor.annotate.phrases import PhraseIndex
 from monitor.detect.engine import Engine
 from monitor.match import Matcher
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
 from monitor.route import Router
 from monitor.rules.schema import RuleSet
+
+
+@dataclass(frozen=True)
+class PreparedRules:
+    """A rule set with what the stages build from it, made aside so that the swap is instant."""
+
+    ruleset: RuleSet
+    index: PhraseIndex
+    matcher: Matcher
+    router: Router
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> PreparedRules:
+        """Pure: safe on any thread while the loop runs on the rules in force."""
+        return cls(ruleset, PhraseIndex(ruleset), Matcher(ruleset), Router(ruleset))
 
 
 class Pipeline:
@@ -29,11 +46,13 @@ class Pipeline:
         self.ruleset = ruleset
         metrics.rules_loaded.set(len(ruleset.enabled))
 
-    def use_rules(self, ruleset: RuleSet) -> set[str]:
+    def use_rules(self, rules: RuleSet | PreparedRules) -> set[str]:
         """Swap rules at once; returns the ids of rules whose state was dropped."""
-        self.annotator.use_rules(ruleset)
-        self.matcher = Matcher(ruleset)
-        self.router = Router(ruleset)
+        prepared = rules if isinstance(rules, PreparedRules) else PreparedRules.of(rules)
+        ruleset = prepared.ruleset
+        self.annotator.use_rules(ruleset, prepared.index)
+        self.matcher = prepared.matcher
+        self.router = prepared.router
         self.ruleset = ruleset
         self.metrics.rules_loaded.set(len(ruleset.enabled))
         return self.engine.use_rules(ruleset)

@@ -50,6 +50,9 @@ class KafkaSettings(_Section):
 class RulesSettings(_Section):
     path: Path = Path("rules/")
     reload_interval_s: float = Field(default=5.0, gt=0)
+    max_file_bytes: int = Field(default=5 * 1_048_576, ge=1_024)  # a larger rule file is refused unread
+    max_total_bytes: int = Field(default=20 * 1_048_576, ge=1_024)  # all rule files together
+    max_alias_nodes: int = Field(default=100_000, ge=0)  # nodes YAML aliases may add to a file
 
 
 class StateSettings(_Section):

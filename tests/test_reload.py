@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -138,7 +139,10 @@ def test_sighup_reloads_through_the_loop(app: App) -> None:
     reloader.start()
     try:
         os.kill(os.getpid(), signal.SIGHUP)
-        app.runner._turn()  # the loop runs what the handler handed it
+        app.runner._turn()  # the loop runs what the handler handed it: a build, off the loop
+        reloader.join(30)
+        assert app.metrics.rules_reloads._value.get() == 0  # built, not yet swapped
+        app.runner._turn()  # the swap, on the loop
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
     assert app.metrics.rules_reloads._value.get() == 1
@@ -190,3 +194,85 @@ def test_daemon_picks_up_valid_edit_and_rejects_invalid_one(tmp_path: Path) -> N
                    5, "the SIGHUP reload")
     finally:
         assert daemon.stop() == 0
+
+
+# --- hostile rule files on a running daemon ---------------------------------------------------
+
+BAD = Path(__file__).parent / "rules_bad"
+
+
+def actors_file(path: Path, size: int) -> Path:
+    """A valid actors file of about ``size`` bytes (fictional names)."""
+    with path.open("w", encoding="utf-8") as f:
+        f.write("actors:\n")
+        n = written = 0
+        while written < size:
+            line = f"  actor-{n:07d}: {{name: Actor {n:07d}, aliases: [Actorland {n:07d}]}}\n"
+            written += f.write(line)
+            n += 1
+    return path
+
+
+class Probe(threading.Thread):
+    """Asks /healthz every 0.2 s for as long as the test runs; keeps every status."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        super().__init__(daemon=True)
+        self.target = daemon
+        self.statuses: list[int] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.2):
+            self.statuses.append(self.target.get("/healthz", timeout_s=10)[0])
+
+
+def test_hostile_rule_files_are_refused_in_seconds_and_the_loop_keeps_turning(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    write_rules(rules, ALPHA)
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text("")
+    huge = actors_file(tmp_path / "huge.yaml", 50 * 1_048_576)  # over rules.max_file_bytes (5 MB)
+    daemon = Daemon(tmp_path, rules, articles, STORY_MONITOR_RULES__RELOAD_INTERVAL_S="0.5",
+                    STORY_MONITOR_HTTP__STALL_AFTER_S="5").start()
+    probe = Probe(daemon)
+    probe.start()
+    try:
+        daemon.append([article(1, "Alphaland summit opens")])
+        daemon.wait_alerts(1)
+        cases = [("alias_bomb.yaml", (BAD / "alias_bomb.yaml").read_bytes(), 7, "YAML aliases here expand"),
+                 ("python_tag.yaml", (BAD / "python_tag.yaml").read_bytes(), 3, "unsupported YAML tag"),
+                 ("huge.yaml", None, 1, "more than rules.max_file_bytes")]
+        for n, (name, content, line, words) in enumerate(cases, start=1):
+            target = rules / name
+            if content is None:
+                os.replace(huge, target)
+            else:
+                target.write_bytes(content)
+            edited = time.monotonic()
+            daemon.wait_event("rules_reload_rejected", count=n, timeout_s=30)
+            assert time.monotonic() - edited < 20, f"{name}: refused in seconds"
+            [error] = [e["error"] for e in daemon.named("rules_reload_rejected")][n - 1:]
+            assert error.startswith(f"{target}:{line}: ") and words in error and len(error) < 400
+            target.unlink()
+            daemon.wait_event("rules_reloaded", count=n, timeout_s=30)  # back to the valid set
+        daemon.append([article(2, "Alphaland summit ends")])
+        assert daemon.wait_alerts(2) == [("alpha-summit", "any")] * 2  # the rules in force kept working
+        values = daemon.metrics()
+        assert metric(values, "story_monitor_rules_reload_failures_total") == 3
+        assert all(len(e.get("error", "")) < 400 for e in daemon.events)
+
+        # large but allowed: built off the loop, which keeps turning (and /healthz 200) meanwhile
+        actors_file(rules / "many.yaml", 2 * 1_048_576)
+        done = daemon.wait_event("rules_reloaded", count=4, timeout_s=120)
+        daemon.append([article(3, "Alphaland summit again")])
+        assert daemon.wait_alerts(3)[2] == ("alpha-summit", "any")
+        assert [e for e in daemon.named("rules_reload_done") if e["applied"]][-1]["build_s"] > 0
+        assert done[-1]["rules"] == 1
+    finally:
+        probe.halt.set()
+        probe.join(15)
+        stopping = time.monotonic()
+        assert daemon.stop() == 0
+    assert time.monotonic() - stopping < 15
+    assert probe.statuses and set(probe.statuses) == {200}, probe.statuses

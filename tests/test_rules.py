@@ -11,6 +11,7 @@ from monitor.cli import main
 from monitor.errors import RuleError
 from monitor.rules import check_paths, load_rules
 from monitor.rules.durations import format_duration, parse_duration
+from monitor.rules.guard import RuleLimits
 
 BAD = Path(__file__).parent / "rules_bad"
 ROOT = Path(__file__).parent.parent
@@ -32,6 +33,20 @@ PINNED = {
     "count_below_one.yaml": ["4: threshold.count: must be a whole number of at least 1, got 0"],
     "empty_match.yaml": [
         "4: match: empty: give at least one of actors, any_actors, keywords, all_keywords"
+    ],
+    # hostile files: refused at once, in a short line, never expanded or run
+    "alias_bomb.yaml": [
+        "7: YAML aliases here expand to more than 100000 nodes (rules.max_alias_nodes); "
+        "write the values out or use fewer aliases"
+    ],
+    "python_tag.yaml": [
+        "3: unsupported YAML tag '!!python/object/apply:os.system' (rule files are plain YAML)"
+    ],
+    "recursive_alias.yaml": ["2: recursive YAML alias (a node that contains itself)"],
+    "not_utf8.yaml": ["4: not UTF-8: byte 0xe9 starts no UTF-8 character (save the file as UTF-8)"],
+    "bad_int.yaml": ["4: cannot read the value: invalid literal for int() with base 10: 'three'"],
+    "control_char.yaml": [
+        "3: YAML syntax error: unacceptable character #x0007: special characters are not allowed"
     ],
 }
 
@@ -125,3 +140,40 @@ def test_hidden_entries_and_editor_files_are_not_rules(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "r.yaml").write_text("rules:\n  - id: r\n    match: {keywords: [x]}\n")
     assert [r.id for r in load_rules([tmp_path]).rules] == ["r"]
+
+
+HOSTILE = ("alias_bomb.yaml", "python_tag.yaml", "recursive_alias.yaml", "not_utf8.yaml", "bad_int.yaml",
+           "control_char.yaml")
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_rules_check_refuses_a_hostile_file_with_one_line_and_exit_1(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "check", str(BAD / name)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.splitlines() == [f"{BAD / name}:{PINNED[name][0]}", "1 error"]
+
+
+def test_size_limits_refuse_files_unread(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("actors:\n  x: {name: X Land, aliases: [Xland]}\n" + "#" * 3000 + "\n")
+    (tmp_path / "b.yaml").write_text("rules:\n  - id: r\n    match: {actors: [x]}\n" + "#" * 3000 + "\n")
+    assert load_rules([tmp_path], RuleLimits(max_file_bytes=4000, max_total_bytes=8000)).rules
+    a, b = ((tmp_path / n).stat().st_size for n in ("a.yaml", "b.yaml"))
+    assert check_paths([tmp_path], RuleLimits(max_file_bytes=2000)) == [
+        f"{tmp_path / 'a.yaml'}:1: file of {a:,} bytes, more than rules.max_file_bytes (2,000): not read",
+        f"{tmp_path / 'b.yaml'}:1: file of {b:,} bytes, more than rules.max_file_bytes (2,000): not read",
+    ]
+    assert check_paths([tmp_path], RuleLimits(max_total_bytes=5000)) == [
+        f"{tmp_path / 'b.yaml'}:1: the rule files reach {a + b:,} bytes with this one, more than "
+        "rules.max_total_bytes (5,000): not read"]
+
+
+def test_error_messages_are_cut_and_aliases_within_the_limit_work(tmp_path: Path) -> None:
+    long_id = "x" * 5000
+    (tmp_path / "r.yaml").write_text(
+        "words: &w [strike, walkout]\n"
+        f"rules:\n  - id: ok\n    match: {{keywords: *w}}\n  - id: bad\n    match: {{actors: [{long_id}]}}\n")
+    errors = check_paths([tmp_path])
+    assert len(errors) == 2 and all(len(e) < len(str(tmp_path)) + 400 for e in errors)
+    assert errors[1].endswith("…") and "words: unknown key" in errors[0]

@@ -52,9 +52,10 @@ class Annotator:
         self.skipped = 0  # articles the prefilter kept away from the model
         self.use_rules(ruleset)
 
-    def use_rules(self, ruleset: RuleSet) -> None:
+    def use_rules(self, ruleset: RuleSet, index: PhraseIndex | None = None) -> None:
+        """Swap rules; ``index`` is the set's PhraseIndex when it was built aside (off the loop)."""
         self.ruleset = ruleset
-        self.index = PhraseIndex(ruleset)
+        self.index = index or PhraseIndex(ruleset)
         self.want_terms = ruleset.needs("shift")
         if self.nlp is not None:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_terms else NER_ONLY)

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from monitor.annotate.annotator import Annotator
+from monitor.annotate.phrases import PhraseIndex
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
 from monitor.settings import NlpSettings
@@ -83,9 +84,9 @@ class ParallelAnnotator:
     def skipped(self) -> int:
         return self.inner.skipped + self._worker_skipped
 
-    def use_rules(self, ruleset: RuleSet) -> None:
+    def use_rules(self, ruleset: RuleSet, index: PhraseIndex | None = None) -> None:
         """New rules here now; the workers are restarted with them on the next batch."""
-        self.inner.use_rules(ruleset)
+        self.inner.use_rules(ruleset, index)
         self.close()
 
     def annotate(self, articles: Sequence[Article]) -> list[Annotated]:

@@ -9,9 +9,10 @@ import yaml
 
 from monitor.errors import RuleError
 from monitor.rules.fields import RuleReader, did_you_mean, read_str_list
+from monitor.rules.guard import RuleLimits
 from monitor.rules.schema import ActorDef, Rule, RuleSet, Silence
 from monitor.rules.silences import link_silences, read_silences
-from monitor.rules.yamlnodes import Problems, compose, is_null, pairs, plain
+from monitor.rules.yamlnodes import Problems, ValueProblem, compose, is_null, pairs, plain
 
 TOP_KEYS = ("actors", "rules", "silences")
 ACTOR_KEYS = ("name", "aliases")
@@ -34,21 +35,23 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def check_paths(paths: Sequence[str | Path]) -> list[str]:
+def check_paths(paths: Sequence[str | Path], limits: RuleLimits | None = None) -> list[str]:
     """Every error of the files, as ``file:line: key: message``; empty when all are valid."""
     try:
-        load_rules(paths)
+        load_rules(paths, limits)
     except RuleError as exc:
         return exc.errors
     return []
 
 
-def load_rules(paths: Sequence[str | Path]) -> RuleSet:
+def load_rules(paths: Sequence[str | Path], limits: RuleLimits | None = None) -> RuleSet:
     """Read, validate and link the rule files; raise RuleError with all problems."""
+    limits = limits or RuleLimits()
     problems = Problems()
     files = rule_files(paths)
     if not files:
         raise RuleError([f"{', '.join(map(str, paths))}: no rule files (*.yaml, *.yml) found"])
+    contents = read_files(files, limits, problems)
     actors: dict[str, ActorDef] = {}
     where: dict[str, tuple[str, yaml.Node]] = {}
     readers: list[RuleReader] = []
@@ -57,20 +60,56 @@ def load_rules(paths: Sequence[str | Path]) -> RuleSet:
         if not path.is_file():
             problems.add(str(path), None, "", "no such file")
             continue
-        root = compose(path, problems)
+        if path not in contents:
+            continue
+        root = compose(path, problems, contents[path], limits.max_alias_nodes)
         if root is None or is_null(root):
             continue
-        _read_file(str(path), root, (actors, where), readers, problems)
-        if isinstance(root, yaml.MappingNode):
-            for key, _, vnode in pairs(root):
-                if key == "silences":
-                    silences += [(str(path), n, s) for n, s in read_silences(str(path), vnode, problems)]
+        try:
+            _read_file(str(path), root, (actors, where), readers, problems)
+            if isinstance(root, yaml.MappingNode):
+                for key, _, vnode in pairs(root):
+                    if key == "silences":
+                        silences += [(str(path), n, s) for n, s in read_silences(str(path), vnode, problems)]
+        except ValueProblem as exc:  # the rest of this file is not read; the other files are
+            problems.add(str(path), exc.node, "", str(exc))
+        except Exception as exc:  # a loader bug a file found: refused like any invalid file
+            problems.at(str(path), 1, f"cannot read the rules: {type(exc).__name__}: {exc}")
     _check_aliases(actors, where, problems)
     rules = _finish(readers, actors, problems)
     linked = link_silences(silences, {r.id: r for r in rules}, problems)
     if problems:
         raise RuleError(problems.lines())
     return RuleSet(actors=dict(actors), rules=tuple(rules), files=tuple(map(str, files)), silences=linked)
+
+
+def read_files(files: list[Path], limits: RuleLimits, problems: Problems) -> dict[Path, bytes]:
+    """The bytes of each file within the limits; a file or a set too large is refused unread."""
+    out: dict[Path, bytes] = {}
+    total = 0
+    for path in files:
+        if not path.is_file():
+            continue  # reported as missing by the caller
+        try:
+            size = path.stat().st_size
+            if size <= limits.max_file_bytes:
+                with path.open("rb") as f:
+                    data = f.read(limits.max_file_bytes + 1)  # a file growing while read is cut here
+                size = len(data)
+        except OSError as exc:
+            problems.at(str(path), 1, f"cannot read file: {exc.strerror or exc}")
+            continue
+        if size > limits.max_file_bytes:
+            problems.at(str(path), 1, f"file of {size:,} bytes, more than rules.max_file_bytes "
+                                      f"({limits.max_file_bytes:,}): not read")
+            continue
+        total += size
+        if total > limits.max_total_bytes:
+            problems.at(str(path), 1, f"the rule files reach {total:,} bytes with this one, more than "
+                                      f"rules.max_total_bytes ({limits.max_total_bytes:,}): not read")
+            return {}
+        out[path] = data
+    return out
 
 
 def _read_file(
@@ -159,7 +198,11 @@ def _finish(
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for reader in readers:
-        rule = reader.read(actors)
+        try:
+            rule = reader.read(actors)
+        except ValueProblem as exc:
+            problems.add(reader.file, exc.node, "", str(exc))
+            continue
         if reader.rule_id is not None and reader.rule_id in seen:
             problems.add(
                 reader.file, reader.id_node, "id",

@@ -6,13 +6,13 @@ import hashlib
 import logging
 import signal
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from monitor.rules import check_paths
 from monitor.rules.loader import rule_files
 from monitor.service.post import Poster
 
@@ -83,10 +83,11 @@ def admin_text(path: Path, errors: list[str]) -> str:
 
 
 class Reloader:
-    """Applies rule changes on the loop thread; tells the admin channel when an edit is rejected.
+    """Builds changed rule sets off the loop thread, swaps them in on it, reports rejected edits.
 
-    The app builds and validates the whole new set and swaps it in at once, or keeps the
-    old one; this class decides when to ask and who hears about a rejection.
+    Reading, validating and indexing a large set takes seconds to minutes; the loop keeps
+    processing articles with the rules in force meanwhile, and only the swap (instant) runs
+    on it. ``check`` and ``reload`` do the same synchronously, for tests and file replays.
     """
 
     def __init__(self, app: Any, poster: Poster | None = None) -> None:
@@ -95,30 +96,78 @@ class Reloader:
         self.path = Path(app.settings.rules.path)
         self.admin_channel: str | None = app.settings.slack.admin_channel
         self.watcher = RuleWatcher(self.path)
+        self._lock = threading.Lock()  # the watcher and the builder thread
+        self._builder: threading.Thread | None = None
+        self._again: str | None = None  # a request that came while a build ran
 
     def check(self) -> bool | None:
-        """Reload when the files changed: True applied, False rejected, None nothing to do."""
+        """Reload now when the files changed: True applied, False rejected, None nothing to do."""
         if not self.watcher.changed():
             return None
-        return self._apply("file_changed")
+        return self._apply(self.app.build_rules(), "file_changed")
 
     def reload(self, trigger: str) -> bool:
-        """Reload now whatever the files look like (SIGHUP); on the loop thread."""
+        """Reload now whatever the files look like; on the loop thread."""
         self.watcher.mark()
-        return self._apply(trigger)
+        return self._apply(self.app.build_rules(), trigger)
 
-    def _apply(self, trigger: str) -> bool:
+    # --- the daemon's way: build aside, swap on the loop ---------------------------------
+    def poll(self) -> None:
+        """Off the loop (the scheduler's thread): start a build when the files changed."""
+        with self._lock:
+            changed = self._builder is None and self.watcher.changed()
+        if changed:
+            self.request("file_changed", mark=False)
+
+    def request(self, trigger: str, *, mark: bool = True) -> None:
+        """Build the files as they are in a thread of its own; one build at a time."""
+        with self._lock:
+            if self._builder is not None:
+                self._again = trigger
+                return
+            self._builder = threading.Thread(target=self._build, args=(trigger, mark), daemon=True,
+                                             name="rules-build")
+            self._builder.start()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        """Wait for the build in progress (tests)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout_s)
+
+    def _build(self, trigger: str, mark: bool) -> None:
         log.info("rules_reload_requested", extra={"trigger": trigger, "path": str(self.path)})
-        ok = bool(self.app.reload_rules())
+        started = time.monotonic()
+        try:
+            if mark:
+                self.watcher.mark()
+            built = self.app.build_rules()
+        except Exception as exc:  # the builder must end and hand over whatever happened
+            built = [f"{self.path}:1: cannot load the rules: {type(exc).__name__}: {str(exc)[:300]}"]
+        seconds = round(time.monotonic() - started, 3)
+        self.app.runner.call_soon(lambda: self._finish(built, trigger, seconds))
+
+    def _finish(self, built: Any, trigger: str, seconds: float) -> None:
+        """On the loop: swap or reject, then start the build a request left waiting."""
+        try:
+            self._apply(built, trigger, seconds)
+        finally:
+            with self._lock:
+                self._builder, again = None, self._again
+                self._again = None
+            if again is not None:
+                self.request(again)
+
+    def _apply(self, built: Any, trigger: str, seconds: float | None = None) -> bool:
+        ok = bool(self.app.apply_rules(built))
+        log.info("rules_reload_done", extra={"trigger": trigger, "applied": ok, "build_s": seconds})
         if not ok:
-            self._tell_admin()
+            self._tell_admin(list(built))
         return ok
 
-    def _tell_admin(self) -> None:
+    def _tell_admin(self, errors: list[str]) -> None:
         if self.admin_channel is None or self.poster is None:
             return
-        errors = check_paths([self.path]) or [
-            "the files changed while they were read and are valid now: save again or send SIGHUP"]
         self.poster.post(self.admin_channel, admin_text(self.path, errors), what="rules_rejected")
 
     # --- a service: SIGHUP goes through the same path as the watcher ----------------------
@@ -129,7 +178,7 @@ class Reloader:
             signal.signal(signal.SIGHUP, self._on_sighup)
 
     def _on_sighup(self, signum: int, frame: FrameType | None) -> None:
-        self.app.runner.call_soon(lambda: self.reload("sighup"))
+        self.app.runner.call_soon(lambda: self.request("sighup"))
 
     def stop(self) -> None:
         return None

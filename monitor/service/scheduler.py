@@ -37,6 +37,7 @@ class Job:
     name: str
     interval_s: float
     work: Callable[[], object]
+    on_loop: bool = True  # False: work that touches no loop state runs on the scheduler's thread
 
 
 class Handoff:
@@ -61,6 +62,10 @@ class Handoff:
             log.exception("job_failed", extra={"job": self.job.name})
 
 
+def _at_once(work: Callable[[], None]) -> None:
+    work()
+
+
 class Scheduler:
     """APScheduler's background thread, firing each job's hand-off at its interval."""
 
@@ -74,8 +79,8 @@ class Scheduler:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         for job in self.jobs:
-            scheduler.add_job(Handoff(job, self.call_soon), "interval", seconds=job.interval_s,
-                              id=job.name, name=job.name)
+            run = Handoff(job, self.call_soon) if job.on_loop else Handoff(job, _at_once)
+            scheduler.add_job(run, "interval", seconds=job.interval_s, id=job.name, name=job.name)
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler_started", extra={"jobs": {j.name: j.interval_s for j in self.jobs}})
@@ -137,7 +142,7 @@ class Jobs:
         s = self.app.settings
         jobs = [
             Job("tick", s.detect.tick_interval_s, self.tick),
-            Job("rules_reload", s.rules.reload_interval_s, self.reloader.check),
+            Job("rules_reload", s.rules.reload_interval_s, self.reloader.poll, on_loop=False),
             Job("outbox_flush", FLUSH_INTERVAL_S, self.flush),
             Job("maintenance", s.state.maintenance_interval_s, self.maintenance.run),
             Job("heartbeat", s.log.heartbeat_interval_s, self.heartbeat),
