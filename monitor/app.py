@@ -39,6 +39,7 @@ _MODELS: dict[str, Any] = {}
 # Slack's pacing would hold the loop a second per alert; printing or collecting needs none.
 LOCAL_NOTIFIERS = frozenset({"console", "collect"})
 UNPACED = Pacing(rate=1e9, burst=1_000_000)
+CLOSE_RESERVE_S = 2.0  # of kafka.drain_timeout_s, for closing the Kafka clients and the state
 
 
 def model_for(name: str) -> Any | None:
@@ -104,7 +105,7 @@ class App:
         pacing = UNPACED if self.notifier.name in LOCAL_NOTIFIERS else Pacing(
             rate=self.settings.slack.rate_per_s, burst=self.settings.slack.burst,
             retry_max_s=self.settings.slack.retry_max_s)
-        self.sender = Sender(self.outbox, self.notifier, pacing)
+        self.sender = Sender(self.outbox, self.notifier, pacing, on_waiting=self.metrics.outbox_waiting.set)
         self.pipeline = build_pipeline(self.settings, self.ruleset, self.metrics, self.nlp)
         def on_commit(queued: int) -> None:
             if self.background_sender:
@@ -115,6 +116,7 @@ class App:
         self.runner = Runner(self.source, self.pipeline, self.store, self.metrics,
                              loop_settings(self.settings), on_commit=on_commit, clock=self.clock)
         self.services: list[Any] = []
+        self.stop_requested_at: float | None = None  # monotonic; the drain's limit counts from it
 
     def reload_rules(self) -> bool:
         """Build and validate the whole new set, then swap; on any error keep the old set."""
@@ -164,9 +166,15 @@ class App:
         return 0
 
     def finish(self, timeout_s: float | None = None) -> bool:
-        """Deliver what is waiting; True when the outbox is empty."""
+        """Deliver what is waiting; True when the outbox is empty.
+
+        ``timeout_s`` counts from the shutdown request (SIGTERM), less a reserve for closing
+        the clients, so that the whole shutdown keeps ``kafka.drain_timeout_s``."""
+        if timeout_s is not None:
+            since = 0.0 if self.stop_requested_at is None else time.monotonic() - self.stop_requested_at
+            timeout_s = max(0.0, timeout_s - since - CLOSE_RESERVE_S)
         if self.background_sender:
-            self.sender.stop()
+            self.sender.stop(timeout_s=min(5.0, timeout_s if timeout_s is not None else 5.0))
         return self.sender.drain(timeout_s)
 
     def close(self) -> None:
@@ -180,6 +188,7 @@ class App:
     def install_signals(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
             log.info("shutdown_requested", extra={"signal": signal.Signals(signum).name})
+            self.stop_requested_at = self.stop_requested_at or time.monotonic()
             self.runner.stop()
             interrupt = getattr(self.source, "interrupt", None)  # a wait for the dead-letter topic
             if interrupt is not None:

@@ -279,3 +279,32 @@ def test_a_drain_at_shutdown_waits_for_the_send_in_flight(fake: FakeSlack, tmp_p
     assert send.drain(timeout_s=10)
     send.stop(timeout_s=5)  # now the slow post has certainly landed
     assert keys(fake.messages) == [alert(1).key]
+
+
+def test_a_failed_parent_edit_is_retried_like_a_post(fake: FakeSlack, tmp_path: Path) -> None:
+    """chat.update fails (503 twice): the reply is delivered at once, the parent edit follows."""
+    send = sender(tmp_path, notifier(fake, tmp_path))
+    commit(tmp_path, alert(0))
+    assert send.drain(10)
+    fake.fail_next(2, status=503, method="chat.update")
+    commit(tmp_path, alert(1))
+    assert send.drain(10)  # the alert is out at once
+    assert len(fake.messages) == 2
+    deadline = time.monotonic() + 30
+    while not fake.updates and time.monotonic() < deadline:  # the edit, with backoff
+        send.step()
+        time.sleep(0.05)
+    [update] = fake.updates
+    assert update["ts"] == fake.messages[0]["ts"] and len(fake.requests_for("chat.update")) == 3
+    assert send.step() is None  # nothing left: no alert, no edit
+
+
+def test_outbox_waiting_follows_every_step(fake: FakeSlack, tmp_path: Path) -> None:
+    waiting: list[int] = []
+    send = sender(tmp_path, notifier(fake, tmp_path), on_waiting=waiting.append)
+    commit(tmp_path, alert(0), alert(1, story="other"))
+    with fake.outage():
+        send.step()
+        assert waiting == [2]  # both wait while Slack is down
+    assert send.drain(30)
+    assert waiting[-1] == 0

@@ -30,3 +30,14 @@ def test_json_lines_hide_secrets() -> None:
     rec.channel = "#desk"
     line = JsonFormatter().format(rec)
     assert "xoxb-secret" not in line and '"channel": "#desk"' in line and '"event": "slack_check"' in line
+
+
+def test_a_field_never_overwrites_another() -> None:
+    import json
+
+    rec = record("slack_duplicate_avoided", 0, name="monitor.slack")
+    rec.ts = "1796291044.303811"  # e.g. a Slack message ts
+    rec.level = "shouting"
+    data = json.loads(JsonFormatter().format(rec))
+    assert data["ts"].startswith("1970-01-01T00:00:00") and data["field_ts"] == "1796291044.303811"
+    assert data["level"] == "warning" and data["field_level"] == "shouting"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -113,3 +114,29 @@ def test_run_waits_for_slack_before_it_exits(fake: FakeSlack, tmp_path: Path) ->
     rows = outbox(state)
     assert {s for s, _ in rows.values()} == {"sent"} and set(waiting) <= set(rows)
     assert sorted(keys(fake.messages)) == sorted(rows)
+
+
+def test_sigterm_during_a_slack_outage_keeps_the_drain_limit(fake: FakeSlack, tmp_path: Path) -> None:
+    """The whole shutdown, from SIGTERM to exit, fits ``kafka.drain_timeout_s``; what waits stays."""
+    state = tmp_path / "state"
+    fake.fail_next(10_000, status=503, method=("chat.postMessage", "conversations.history",
+                                               "conversations.list"))  # down after auth.test
+    env = {**environment(fake, state), "STORY_MONITOR_KAFKA__DRAIN_TIMEOUT_S": "6",
+           "STORY_MONITOR_SLACK__TIMEOUT_S": "2"}
+    proc = subprocess.Popen(command("run", "--source", "samples/articles.jsonl", "--follow", *ARGS), cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        fake.wait_for_requests(6, timeout=30)  # auth.test, then failing attempts and retries
+        proc.send_signal(signal.SIGTERM)
+        asked = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+        took = time.monotonic() - asked
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert proc.returncode == 1, stderr  # a file run promises an empty outbox: 1 while alerts wait
+    assert took < 6, f"shutdown took {took:.1f}s against a drain limit of 6s"
+    waiting = [k for k, (s, _) in outbox(state).items() if s in ("pending", "sending")]
+    assert waiting and fake.messages == []
+    assert '"shutdown_with_undelivered_alerts"' in stderr

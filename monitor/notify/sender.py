@@ -54,8 +54,10 @@ class Sender:
     def __init__(
         self, outbox: Outbox, notifier: Notifier, pacing: Pacing | None = None,
         clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+        on_waiting: Callable[[int], None] | None = None,
     ) -> None:
         self.outbox = outbox
+        self.on_waiting = on_waiting  # told after each step how many alerts wait (outbox_waiting)
         self.notifier = notifier
         self.pacing = pacing or Pacing()
         self.clock = clock
@@ -71,17 +73,23 @@ class Sender:
         self._stepping = threading.Lock()
 
     # --- one step, for tests and the console path -------------------------------------
-    def step(self) -> float | None:
+    def step(self, lock_timeout_s: float = -1) -> float | None:
         """Send at most one alert. Returns seconds to wait before the next step, None when idle."""
-        with self._stepping:
-            return self._step()
+        if not self._stepping.acquire(timeout=lock_timeout_s):
+            return 0.05  # the background thread is still in its step
+        try:
+            wait = self._step()
+            if self.on_waiting is not None:
+                self.on_waiting(self.outbox.waiting())
+            return wait
+        finally:
+            self._stepping.release()
 
     def _step(self) -> float | None:
         now = self.wall()
         item = self.outbox.next_ready(now)
         if item is None:
-            due = self.outbox.next_due()
-            return None if due is None else max(0.05, due - now)
+            return self._edit_or_wait(now)
         wait = self.bucket.take()
         if wait > 0:
             return wait
@@ -96,6 +104,18 @@ class Sender:
             log.info("slack_delivery_recovered", extra={"after": self._failing})
             self._failing = None
         return 0.0
+
+    def _edit_or_wait(self, now: float) -> float | None:
+        """No alert is due: retry a parent edit that is (paced like a post), or say how long to wait."""
+        edit_due = getattr(self.notifier, "edit_due", lambda: None)()
+        if edit_due is not None and edit_due <= now:
+            wait = self.bucket.take()
+            if wait > 0:
+                return wait
+            self.notifier.retry_edit()  # type: ignore[attr-defined]
+            return 0.0
+        due = [d for d in (self.outbox.next_due(), edit_due) if d is not None]
+        return None if not due else max(0.05, min(due) - now)
 
     def _failed(self, item: OutboxItem, exc: DeliveryError) -> float:
         seq, attempts, key = item.seq, item.attempts + 1, item.alert.key
@@ -118,10 +138,16 @@ class Sender:
         return min(delay, 1.0)
 
     def drain(self, timeout_s: float | None = None) -> bool:
-        """Send until nothing is waiting (True) or the timeout passes (False)."""
+        """Send until nothing is waiting (True) or the timeout passes (False).
+
+        With a timeout no request starts that could outlast it (the notifier's own request
+        timeout, ``request_timeout_s``), so a drain during an outage keeps its limit."""
         deadline = None if timeout_s is None else self.clock() + timeout_s
+        reserve = float(getattr(self.notifier, "request_timeout_s", 0.0) or 0.0)
         while True:
-            wait = self.step()
+            if deadline is not None and self.clock() + reserve >= deadline:
+                return self.outbox.waiting() == 0
+            wait = self.step(-1 if deadline is None else max(0.0, deadline - reserve - self.clock()))
             if wait is None and self.outbox.waiting() == 0:
                 return True
             if deadline is not None and self.clock() >= deadline:

@@ -9,6 +9,8 @@ public names are importable from here too.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,13 @@ class SlackUnreachable(MonitorError):
     """Slack could not be reached to check the setup; alerts wait in the outbox meanwhile."""
 
 
+def backoff_s(attempts: int, retry_after: float | None = None, base_s: float = 1.0,
+              max_s: float = 300.0) -> float:
+    """The sender's retry delay: doubling from ``base_s``, jittered, at least Slack's Retry-After."""
+    backoff = min(max_s, base_s * 2 ** min(attempts - 1, 16))
+    return max(retry_after or 0.0, backoff * (0.5 + random.random() / 2))
+
+
 class SlackNotifier:
     """Posts alerts with the Web API: one thread per story, its parent kept at the latest state."""
 
@@ -82,6 +91,11 @@ class SlackNotifier:
             return cls(web_client(settings), None, settings.default_channel)
         threads = store if isinstance(store, ThreadStore) else ThreadStore.at(store)
         return cls(web_client(settings), threads, settings.default_channel)
+
+    @property
+    def request_timeout_s(self) -> float:
+        """How long one Web API call may take: a drain with a deadline starts none that could outlast it."""
+        return float(self.api.client.timeout or 0)
 
     def check(self) -> str:
         """``auth.test``: SlackAuthError for a bad token, SlackUnreachable when Slack does not answer."""
@@ -136,18 +150,46 @@ class SlackNotifier:
             self.threads.put(channel, alert.rule, alert.story, Thread(delivery.channel, delivery.ref))
             self._ids[channel] = delivery.channel
 
-    def _refresh_parent(self, channel: str, alert: Alert, thread: Thread) -> None:
-        """Edit the parent to the latest state; a failure leaves it stale, the alert is delivered."""
+    def _refresh_parent(self, channel: str, alert: Alert, thread: Thread, attempts: int = 0) -> None:
+        """Edit the parent to the latest state; a transient failure is retried like a post
+        (``retry_edit``, from the sender), the alert itself is delivered either way."""
         parent = render_parent(alert)
         try:
             self.api.call("chat.update", channel=thread.channel_id, ts=thread.ts, text=parent.text,
                           blocks=parent.blocks)
         except SlackFailure as exc:
+            if not exc.permanent:
+                delay = backoff_s(attempts + 1, exc.retry_after)
+                self.threads.defer_edit(channel, alert.model_dump_json(), alert.rule, alert.story,
+                                        time.time() + delay, exc.code, attempts + 1)
+                log.warning("slack_parent_edit_deferred", extra={"key": alert.key, "reason": exc.code,
+                                                                 "retry_in_s": round(delay, 2)})
+                return
             if exc.code in ("message_not_found", "cant_update_message"):
                 self.threads.forget(channel, alert.rule, alert.story)  # the next alert starts a thread
+            self.threads.edit_done(channel, alert.rule, alert.story)
             log.warning("slack_parent_not_updated", extra={"key": alert.key, "reason": exc.code})
             return
+        self.threads.edit_done(channel, alert.rule, alert.story)
         self.threads.touch(channel, alert.rule, alert.story)
+
+    def edit_due(self) -> float | None:
+        """When the first deferred parent edit is due (epoch seconds), None when none waits."""
+        found = self.threads.next_edit()
+        return None if found is None else found[3]
+
+    def retry_edit(self) -> None:
+        """Make the deferred parent edit due first (the sender calls it, paced like a post)."""
+        found = self.threads.next_edit()
+        if found is None:
+            return
+        channel, payload, attempts, _ = found
+        alert = Alert.model_validate_json(payload)
+        thread = self.threads.get(channel, alert.rule, alert.story)
+        if thread is None:  # the thread was forgotten meanwhile: nothing left to edit
+            self.threads.edit_done(channel, alert.rule, alert.story)
+            return
+        self._refresh_parent(channel, alert, thread, attempts)
 
     def _already_posted(self, channel: str, alert: Alert, thread: Thread | None) -> Delivery | None:
         """After a lost answer: the message carrying the alert key, when an earlier attempt posted it."""
@@ -159,7 +201,7 @@ class SlackNotifier:
             log.warning("slack_duplicate_check_failed", extra={"key": alert.key, "reason": exc.code})
             return None
         if found is not None:
-            log.info("slack_duplicate_avoided", extra={"key": alert.key, "ts": found.ref})
+            log.info("slack_duplicate_avoided", extra={"key": alert.key, "slack_ts": found.ref})
         return found
 
     def _find(self, channel: str, alert: Alert, thread: Thread | None) -> Delivery | None:

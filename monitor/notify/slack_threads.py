@@ -67,6 +67,25 @@ class ThreadStore:
         self.conn.execute("DELETE FROM threads WHERE channel=? AND rule=? AND story=?",
                           (channel, rule, story))
 
+    # --- parent edits waiting for a retry ------------------------------------------------
+    def defer_edit(self, channel: str, alert_json: str, rule: str, story: str, at: float, error: str,
+                   attempts: int = 1) -> None:
+        """Keep the parent's latest state to write later (a newer alert replaces an older one)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO parent_edits"
+            " (channel, rule, story, payload, attempts, next_at, last_error) VALUES (?,?,?,?,?,?,?)",
+            (channel, rule, story, alert_json, attempts, at, error[:500]))
+
+    def next_edit(self) -> tuple[str, str, int, float] | None:
+        """(channel, alert JSON, attempts, due) of the edit due first."""
+        row = self.conn.execute("SELECT channel, payload, attempts, next_at FROM parent_edits"
+                                " ORDER BY next_at LIMIT 1").fetchone()
+        return (str(row[0]), str(row[1]), int(row[2]), float(row[3])) if row else None
+
+    def edit_done(self, channel: str, rule: str, story: str) -> None:
+        self.conn.execute("DELETE FROM parent_edits WHERE channel=? AND rule=? AND story=?",
+                          (channel, rule, story))
+
     def channel_id(self, channel: str) -> str | None:
         row = self.conn.execute("SELECT channel_id FROM threads WHERE channel=? AND channel_id IS NOT NULL"
                                 " LIMIT 1", (channel,)).fetchone()

@@ -32,3 +32,8 @@ CREATE TABLE IF NOT EXISTS threads (
     channel TEXT NOT NULL, rule TEXT NOT NULL, story TEXT NOT NULL,
     ts TEXT NOT NULL, channel_id TEXT, updated REAL NOT NULL,
     PRIMARY KEY (channel, rule, story));
+-- a parent message edit (chat.update) that failed and waits to be retried: the latest alert per thread
+CREATE TABLE IF NOT EXISTS parent_edits (
+    channel TEXT NOT NULL, rule TEXT NOT NULL, story TEXT NOT NULL,
+    payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
+    last_error TEXT, PRIMARY KEY (channel, rule, story));
