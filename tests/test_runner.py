@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitor.app import App
 from monitor.notify.console import CollectingNotifier
 from monitor.rules import load_rules
@@ -72,3 +74,30 @@ def test_a_followed_file_is_read_in_batches_sized_by_time(tmp_path: Path) -> Non
 
 def test_a_backtest_clock_keeps_fixed_batches_whatever_the_machine(tmp_path: Path) -> None:
     assert set(run(tmp_path, follow=False, max_batch_s=1e-9)) == {8}
+
+
+def test_a_file_run_skips_and_counts_poison_lines_with_their_line_numbers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lines that used to crash a replay (JSON nested 100,000 deep) are skipped, counted, located."""
+    good = SAMPLES.read_text(encoding="utf-8").splitlines()
+    surrogate = '{"id": "x", "title": "\\ud800", "published_at": "2026-01-01"}'
+    bad = {3: "[" * 100_000 + "]" * 100_000, 6: surrogate, 9: good[0], 12: "null"}
+    lines = list(good)
+    for at, line in sorted(bad.items()):
+        lines.insert(at - 1, line)  # at its 1-based line number
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings()
+    source = JsonlSource(path)
+    app = App(settings, load_rules([ROOT / "rules"]), source, CollectingNotifier(), nlp=None,
+              state_dir=tmp_path / "state", background_sender=False)
+    with caplog.at_level("WARNING", logger="monitor.source"):
+        try:
+            app.run()
+        finally:
+            app.close()
+    assert dict(source.rejected) == {"too_deep": 1, "bad_text": 1, "duplicate_id": 1, "not_object": 1}
+    where = [r.where for r in caplog.records if r.getMessage() == "bad_article_line"]  # type: ignore[attr-defined]
+    assert where == [f"{path}:{n}" for n in sorted(bad)]
+    assert app.metrics.articles._value.get() == len(good)
