@@ -379,6 +379,36 @@ def test_a_refusing_dead_letter_topic_holds_the_offsets_until_it_takes_the_recor
     assert committed_offsets(kafka_broker, daemon.group, topic) == {0: total}
 
 
+def test_sigterm_while_the_dead_letter_topic_refuses_exits_0_and_commits_nothing_past_it(
+    kafka_broker: KafkaBroker, daemons: DaemonFactory,
+) -> None:
+    """Stopping while the bad record's letter waits leaves its batch uncommitted; the next
+    start, with the topic taking writes again, dead-letters it and processes the rest."""
+    articles = read_jsonl(SAMPLES)
+    topic = fresh_topic(kafka_broker, "dlqstop", partitions=1)
+    dlq = f"{topic}.dlq"
+    produce(kafka_broker.bootstrap, topic, [Out(b"k", encode(articles[0]), 0)])
+    daemon = daemons(topic, RULES_DIR).start()
+    daemon.wait_offsets({0: 1})
+    set_topic_config(kafka_broker, dlq, max_message_bytes="100")
+    rest = [Out(b"poison", b"[1, 2]", 0)] + [Out(b"k", encode(a), 0) for a in articles[1:]]
+    produce(kafka_broker.bootstrap, topic, rest)
+    daemon.wait_until("dlq_unavailable", lambda: daemon.events("dlq_unavailable"), timeout_s=60)
+    stop_cleanly(daemon, timeout_s=30)
+    assert read_state(daemon.db).offsets == {0: 1}
+    assert committed_offsets(kafka_broker, daemon.group, topic) == {0: 1}
+    assert daemon.events("batch_not_committed")
+
+    set_topic_config(kafka_broker, dlq, max_message_bytes=str(1_048_588))
+    daemon.start()
+    daemon.wait_offsets({0: 1 + len(rest)}, timeout_s=90)
+    state = daemon.wait_delivered()
+    [dead] = read_topic(kafka_broker, dlq, 1)
+    assert dead.key == b"poison" and dict(dead.headers)[HEADER_PREFIX + "reason"] == b"not_object"
+    assert comparable(state.alerts()) == comparable(backtest(RULES_DIR, SAMPLES))
+    stop_cleanly(daemon)
+
+
 # --- 4. the broker goes away and comes back ----------------------------------------------------------
 @pytest.mark.slow
 def test_broker_down_at_start_and_under_a_running_daemon_loses_nothing(
