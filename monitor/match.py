@@ -17,6 +17,8 @@ from monitor.rules.schema import MatchSpec, Rule, RuleSet
 
 def matches_spec(item: Annotated, spec: MatchSpec) -> bool:
     actors, keywords = item.actors, item.keywords
+    if spec.all:  # every article of the feed, less the excluded
+        return not any(k in keywords for k in spec.exclude)
     return (
         all(a in actors for a in spec.actors)
         and (not spec.any_actors or any(a in actors for a in spec.any_actors))
@@ -34,10 +36,13 @@ class Matcher:
         self.below = 0  # matches left out for too low a relevance (a metric's reason)
         self._by_actor: dict[str, list[int]] = defaultdict(list)
         self._by_keyword: dict[str, list[int]] = defaultdict(list)
+        self._every: list[int] = []  # ``all: true`` rules: candidates for every article
         for i, rule in enumerate(self.rules):
             spec = rule.match
             # one requirement that every match must meet is enough to find the rule
-            if spec.actors:
+            if spec.all:
+                self._every.append(i)
+            elif spec.actors:
                 self._by_actor[spec.actors[0]].append(i)
             elif spec.all_keywords:
                 self._by_keyword[spec.all_keywords[0]].append(i)
@@ -49,7 +54,7 @@ class Matcher:
                     self._by_actor[a].append(i)
 
     def candidates(self, item: Annotated) -> list[Rule]:
-        found: set[int] = set()
+        found: set[int] = set(self._every)
         for actor in item.actors:
             found.update(self._by_actor.get(actor, ()))
         for keyword in item.keywords:
@@ -60,7 +65,7 @@ class Matcher:
         """Every (rule, article) pair where the article satisfies the rule, in input order."""
         out: list[Match] = []
         for item in items:
-            if item.actors or item.keywords:
+            if item.actors or item.keywords or self._every:
                 for rule in self.candidates(item):
                     if matches_spec(item, rule.match):
                         found = counted(item, rule)

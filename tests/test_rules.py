@@ -32,7 +32,7 @@ PINNED = {
     ],
     "count_below_one.yaml": ["4: threshold.count: must be a whole number of at least 1, got 0"],
     "empty_match.yaml": [
-        "4: match: empty: give at least one of actors, any_actors, keywords, all_keywords"
+        "4: match: empty: give at least one of actors, any_actors, keywords, all_keywords (or all: true)"
     ],
     # hostile files: refused at once, in a short line, never expanded or run
     "alias_bomb.yaml": [
@@ -48,6 +48,11 @@ PINNED = {
     "control_char.yaml": [
         "3: YAML syntax error: unacceptable character #x0007: special characters are not allowed"
     ],
+    "all_with_actors.yaml": [
+        "6: match.actors: not with 'all: true' (only 'exclude' may go with it)",
+        "7: match.keywords: not with 'all: true' (only 'exclude' may go with it)",
+    ],
+    "all_not_true.yaml": ["4: match.all: expected true (or leave the key out), got 'yes please'"],
 }
 
 

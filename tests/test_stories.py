@@ -34,9 +34,9 @@ def assign_all(r: Rule, items: list[Annotated], assigner: StoryAssigner | None =
     assigner = assigner or StoryAssigner()
     out = []
     for it in items:
-        story = assigner.assign(r, it)
-        assigner.learn(r, it, story)
-        out.append(story)
+        placed = assigner.place(r, it)
+        assigner.commit(r, placed)
+        out.append(placed.story)
     return out
 
 
@@ -51,7 +51,7 @@ def two_stories() -> list[Annotated]:
 
 def test_upstream_story_id_wins() -> None:
     r = rule()
-    assert StoryAssigner().assign(r, item("1", 0, story_id="s-42")) == "s-42"
+    assert StoryAssigner().place(r, item("1", 0, story_id="s-42")).story == "s-42"
 
 
 def test_a_rule_with_one_story_names_it_after_the_rule() -> None:
@@ -64,7 +64,7 @@ def test_one_rule_follows_two_unrelated_stories() -> None:
     got = dict(zip([it.article.id for it in two_stories()], assign_all(r, two_stories()), strict=True))
     assert {got[f"d{i}"] for i in range(7)} == {"r"}
     # the first flight article is a stray until a second one agrees with it
-    assert got["f0"] == "r" and got["f1"] == got["f2"] == got["f3"] == "r/pilot-2"
+    assert got["f0"] == "r" and got["f1"] == got["f2"] == got["f3"] == "r/passenger-2"
 
 
 def test_a_single_stray_article_never_opens_a_story() -> None:
@@ -114,7 +114,7 @@ def test_alerts_name_their_story() -> None:
     alerts = engine.process(matches(r.id, *two_stories()))
     assert [(a.story, [x.id for x in a.articles]) for a in alerts] == [
         ("r", ["d0", "d1", "d2"]),
-        ("r/pilot-2", ["f1", "f2", "f3"]),
+        ("r/passenger-2", ["f1", "f2", "f3"]),
     ]
 
 
@@ -133,5 +133,5 @@ def test_persisted_form_is_plain_json() -> None:
     assigner = StoryAssigner()
     assign_all(rule(), two_stories(), assigner)
     data: dict[str, Any] = json.loads(json.dumps(assigner.to_json()))
-    assert [c["name"] for c in data["r"]["clusters"]] == ["r", "r/pilot-2"]
+    assert [c["name"] for c in data["r"]["clusters"]] == ["r", "r/passenger-2"]
     assert data["r"]["next"] == 3

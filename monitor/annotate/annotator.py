@@ -56,25 +56,29 @@ class Annotator:
         """Swap rules; ``index`` is the set's PhraseIndex when it was built aside (off the loop)."""
         self.ruleset = ruleset
         self.index = index or PhraseIndex(ruleset)
-        self.want_terms = ruleset.needs("shift")
+        # a rule that follows every article needs them all annotated, terms included (grouping)
+        self.everything = any(r.match.all for r in ruleset.enabled)
+        self.want_terms = ruleset.needs("shift") or self.everything
         if self.nlp is not None:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_terms else NER_ONLY)
 
     def annotate(self, articles: Sequence[Article]) -> list[Annotated]:
         raw = [self._cut(_raw_text(a)) for a in articles]
+        # a feed rule (match: all) needs every article: the prefilter does not apply then
+        prefilter = self.prefilter and not self.everything
         # furniture out only where the raw text has a hit: taking text away cannot add one
         may = self.index.may_hit
-        texts = [self._clean(a) if not self.prefilter or may(r) else ""
+        texts = [self._clean(a) if not prefilter or may(r) else ""
                  for a, r in zip(articles, raw, strict=True)]
         hits = [self.index.scan(t) if t else NO_HITS for t in texts]
-        todo = [i for i, h in enumerate(hits) if h.any or not self.prefilter]
+        todo = [i for i, h in enumerate(hits) if h.any or not prefilter]
         self.skipped += len(articles) - len(todo)
         found: dict[int, tuple[list[Entity], tuple[str, ...]]] = {}
         if self.nlp is not None and todo:
             found = self._run_model([texts[i] for i in todo], todo)
         out = []
         for i, article in enumerate(articles):
-            if i not in found and not hits[i].any and self.prefilter:
+            if i not in found and not hits[i].any and prefilter:
                 out.append(Annotated(article, {}, frozenset()))
                 continue
             entities, lemmas = found.get(i, ([], ()))

@@ -62,9 +62,24 @@ def _summary(signal: Signal, actors: tuple[str, ...], keywords: tuple[str, ...])
     if keywords:
         about += " + " + ", ".join(keywords)
     if signal.kind == "threshold" and signal.window_s:
-        plural = "" if signal.count == 1 else "s"
-        return f"{signal.count} article{plural} in {format_duration(signal.window_s)}: {about}"
+        return f"{coverage(signal.events, signal.count)} in {format_duration(signal.window_s)}: {about}"
+    if signal.kind == "spike" and signal.events:
+        return f"{signal.explanation} ({coverage(signal.events, signal.count)}): {about}"
     return f"{signal.explanation}: {about}"
+
+
+def coverage(events: tuple[Event, ...], distinct: int | None = None) -> str:
+    """'7 articles from 5 outlets (2 syndicated copies counted once)': how many articles, from
+    how many outlets, and how many of them are copies of another (``Event.copy_of``)."""
+    n = len(events)
+    text = f"{n} article{'' if n == 1 else 's'}"
+    outlets = len({e.source for e in events if e.source})
+    if outlets:
+        text += f" from {outlets} outlet{'' if outlets == 1 else 's'}"
+    copies = sum(1 for e in events if e.copy_of is not None)
+    if copies and (distinct is None or distinct < n):
+        text += f" ({copies} syndicated cop{'y' if copies == 1 else 'ies'} counted once)"
+    return text
 
 
 def _ref(e: Event) -> ArticleRef:

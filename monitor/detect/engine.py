@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from monitor.detect.alerts import build_alert
@@ -87,12 +87,18 @@ class Engine:
                 continue
             self.watermark = max(self.watermark, event.at)
             known = None if m.item.article.story_id else self._known(rule.id, event.id)
-            story = known or self.stories.assign(rule, m.item, event)
-            state = self._state(rule.id, story)
+            if known is not None:  # a redelivery: its story holds it already
+                self.counters["duplicate"] += 1
+                continue
+            placed = self.stories.place(rule, m.item, event)
+            if placed.copy_of is not None:
+                event = replace(event, copy_of=placed.copy_of)
+            state = self._state(rule.id, placed.story)
             if not state.add(event):
                 self.counters["duplicate"] += 1
                 continue
-            self.stories.learn(rule, m.item, story, event)
+            self.stories.commit(rule, placed)
+            story = placed.story
             self._delta.events.append((rule.id, story, event))
             now = state.latest or event.at
             for kind in rule.detect:

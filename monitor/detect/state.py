@@ -24,6 +24,7 @@ class Event:
     keywords: tuple[str, ...] = ()
     why: str = ""  # why the rule counts the article ("Syria in the headline")
     cast: tuple[tuple[str, float, str], ...] = ()  # its most salient other actors: id, salience, sentence
+    copy_of: str | None = None  # a syndicated copy of this earlier article (monitor.detect.copies)
 
     @classmethod
     def of(cls, item: Annotated, match: Match | None = None) -> Event:
@@ -42,21 +43,28 @@ class Event:
         return next((q for a, _, q in self.cast if a == actor), "")
 
     def to_json(self) -> list[Any]:
-        return [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
-                list(self.terms), list(self.keywords), self.why, [list(c) for c in self.cast]]
+        row = [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
+               list(self.terms), list(self.keywords), self.why, [list(c) for c in self.cast]]
+        return [*row, self.copy_of] if self.copy_of is not None else row
 
     @classmethod
     def from_json(cls, data: list[Any]) -> Event:
         at, id_, title, source, url, actors, terms, keywords = data[:8]
         why, cast = (data[8], data[9]) if len(data) >= 10 else ("", [])  # state saved before either
+        copy_of = data[10] if len(data) > 10 else None
         pairs = tuple((a, b) for a, b in actors)
         return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords), why,
-                   tuple((a, float(s), q) for a, s, q in cast))
+                   tuple((a, float(s), q) for a, s, q in cast), copy_of)
 
 
 @dataclass
 class StoryState:
-    """What one story of one rule needs to decide; events stay sorted by event time."""
+    """What one story of one rule needs to decide; events stay sorted by event time.
+
+    ``count`` counts distinct texts: a syndicated copy (``Event.copy_of``) counts once, at
+    its first appearance, so threshold and spike see "5 distinct" in "7 articles from 5
+    outlets". ``times``, ``between`` and iteration hold every article.
+    """
 
     rule: str
     story: str
@@ -64,6 +72,7 @@ class StoryState:
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: set[str] = field(default_factory=set)
     times: list[float] = field(default_factory=list)  # event times, parallel to events
+    distinct: list[float] = field(default_factory=list)  # times of the events that are no copy
 
     def add(self, event: Event) -> bool:
         """Insert in event-time order; False when this article is already counted."""
@@ -73,6 +82,8 @@ class StoryState:
         where = bisect.bisect_right(self.times, event.at)
         self.times.insert(where, event.at)
         self.events.insert(where, event)
+        if event.copy_of is None or event.copy_of not in self.ids:
+            bisect.insort_right(self.distinct, event.at)
         return True
 
     def between(self, start: float, end: float) -> list[Event]:
@@ -81,7 +92,9 @@ class StoryState:
         return self.events[bisect.bisect_right(t, start) : bisect.bisect_right(t, end)]
 
     def count(self, start: float, end: float) -> int:
-        return bisect.bisect_right(self.times, end) - bisect.bisect_right(self.times, start)
+        """Distinct articles with start < at <= end (syndicated copies once)."""
+        t = self.distinct
+        return bisect.bisect_right(t, end) - bisect.bisect_right(t, start)
 
     @property
     def latest(self) -> float | None:
@@ -94,6 +107,7 @@ class StoryState:
             self.ids.discard(e.id)
         del self.events[:cut]
         del self.times[:cut]
+        del self.distinct[: bisect.bisect_right(self.distinct, before)]
         return cut
 
     def slot(self, kind: str) -> dict[str, Any]:

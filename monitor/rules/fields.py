@@ -31,7 +31,8 @@ RULE_KEYS = (
     "id", "description", "match", "threshold", "detect", "cooldown", "severity", "notify",
     "enabled", "notify_resolved", *[d for d in DETECTORS if d != "threshold"],
 )
-MATCH_KEYS = ("actors", "any_actors", "keywords", "all_keywords", "exclude", "min_relevance")
+MATCH_KEYS = ("actors", "any_actors", "keywords", "all_keywords", "exclude", "min_relevance", "all")
+_SELECTORS = ("actors", "any_actors", "keywords", "all_keywords")
 PARAMS: Mapping[str, type] = {
     "threshold": Threshold, "spike": SpikeParams, "new_actor": NewActorParams,
     "shift": ShiftParams, "silence": SilenceParams, "any": AnyParams,
@@ -158,13 +159,18 @@ class RuleReader:
             self._bad(node, "match", "expected a mapping: actors, any_actors, keywords, ...")
             return MatchSpec()
         values: dict[str, Any] = {}
+        keys: dict[str, yaml.Node] = {}
         for key, knode, vnode in pairs(node):
             where = f"match.{key}"
             if key not in MATCH_KEYS:
                 self._bad(knode, where, "unknown key" + did_you_mean(key, MATCH_KEYS))
                 continue
+            keys[key] = knode
             if key == "min_relevance":
                 values[key] = self._fraction(vnode, where)
+                continue
+            if key == "all":
+                values[key] = self._all(vnode)
                 continue
             before = len(self.problems.items)
             items = read_str_list(self.file, vnode, where, self.problems, lower="actors" not in key)
@@ -176,8 +182,12 @@ class RuleReader:
                         self._bad(inode, where, f"unknown actor id {item!r}{hint}")
             values[key] = items
         spec = MatchSpec(**values)
-        if not (spec.actors or spec.any_actors or spec.keywords or spec.all_keywords):
-            self._bad(node, "match", "empty: give at least one of actors, any_actors, keywords, all_keywords")
+        if spec.all:
+            for key in (k for k in (*_SELECTORS, "min_relevance") if k in keys):
+                self._bad(keys[key], f"match.{key}", "not with 'all: true' (only 'exclude' may go with it)")
+        elif "all" not in keys and not (spec.actors or spec.any_actors or spec.keywords or spec.all_keywords):
+            self._bad(node, "match", "empty: give at least one of actors, any_actors, keywords, all_keywords"
+                      " (or all: true)")
         return spec
 
     def _fraction(self, node: yaml.Node, where: str) -> float | None:
@@ -186,6 +196,12 @@ class RuleReader:
             self._bad(node, where, f"expected a number from 0 (every match) to 1, got {value!r}")
             return None
         return float(value)
+
+    def _all(self, node: yaml.Node) -> bool:
+        value = plain(node)
+        if value is not True:
+            self._bad(node, "match.all", f"expected true (or leave the key out), got {value!r}")
+        return value is True
 
     def _detect(self, node: yaml.Node) -> tuple[str, ...]:
         if isinstance(node, yaml.ScalarNode):

@@ -23,7 +23,12 @@ class ActorDef:
 
 @dataclass(frozen=True, slots=True)
 class MatchSpec:
-    """Which articles a rule is about; keyword phrases are stored lower case."""
+    """Which articles a rule is about; keyword phrases are stored lower case.
+
+    ``all`` follows every article of the feed (a topic feed filtered upstream), less those
+    that name an ``exclude`` keyword; it takes no other key, and the rule's stories are
+    found by grouping alone.
+    """
 
     actors: tuple[str, ...] = ()
     any_actors: tuple[str, ...] = ()
@@ -31,6 +36,7 @@ class MatchSpec:
     all_keywords: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     min_relevance: float | None = None  # how central they must be (0..1); None: the default level
+    all: bool = False  # every article of the feed (with ``exclude`` at most)
 
     @property
     def phrases(self) -> tuple[str, ...]:
