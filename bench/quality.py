@@ -6,9 +6,9 @@ the articles' ``story_id`` removed, and is scored against the labels:
 
 * ``uci``: the UCI News Aggregator headlines of ``../shared/data`` (6,366 headlines, 87
   Google News stories), in feed order with their own timestamps;
-* ``uci-shuffled`` (full form): the same headlines in a seeded random order, one second
-  apart, so that neither order nor time says which story a headline is in (each UCI story
-  was collected within about a minute: in feed order time alone would separate them);
+* ``uci-shuffled`` (full form): the same headlines in a seeded random order, all with one
+  time stamp, so that neither order nor time says which story a headline is in (each UCI
+  story was collected within about a minute: in feed order time alone would separate them);
 * ``fulltext``: the labelled articles of ``bench/data/stories-fulltext.tsv`` (ids and story
   labels of the 2016-17 corpus), in corpus order (day, then id, at noon UTC);
 * ``fulltext-distractors`` (full form): the whole corpus streamed, scored on the labelled
@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def uci(*, shuffled: bool = False, seed: int = 1) -> tuple[list[Article], dict[s
         order = list(range(len(rows)))
         random.Random(seed).shuffle(order)
         rows = [rows[i] for i in order]
-        times = [times[0] + timedelta(seconds=i) for i in range(len(rows))]
+        times = [times[0]] * len(rows)  # one time stamp: order and time say nothing
     return [Article(id=r["id"], title=r["title"], published_at=t, url=r.get("url"), source=r.get("source"))
             for r, t in zip(rows, times, strict=True)], gold  # type: ignore[arg-type]
 

@@ -206,3 +206,11 @@ def test_model_runs_only_the_components_rules_need(nlp: Any) -> None:
     annotator.use_rules(with_shift)
     assert "lemmatizer" in annotator.components and "parser" not in annotator.components
     annotator.use_rules(RULES)
+
+
+def test_a_feed_rule_has_every_article_annotated_with_terms() -> None:
+    feed = Rule(id="feed", match=MatchSpec(all=True))
+    annotator = Annotator(RuleSet(actors=RULES.actors, rules=(*RULES.rules, feed)), None)
+    items = annotator.annotate([article("1", title="Football results: Harbour Town win the cup final")])
+    assert annotator.skipped == 0
+    assert {"football", "cup", "cup final"} <= set(items[0].terms)

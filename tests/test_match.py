@@ -31,6 +31,11 @@ CASES = [
         ("y", "z"),
         True,
     ),
+    # a feed rule: every article, with or without actors and keywords, less the excluded
+    (MatchSpec(all=True), (), (), True),
+    (MatchSpec(all=True), ("a",), ("strike",), True),
+    (MatchSpec(all=True, exclude=("football",)), (), ("football",), False),
+    (MatchSpec(all=True, exclude=("football",)), ("a",), ("strike",), True),
 ]
 
 

@@ -182,3 +182,11 @@ def test_error_messages_are_cut_and_aliases_within_the_limit_work(tmp_path: Path
     errors = check_paths([tmp_path])
     assert len(errors) == 2 and all(len(e) < len(str(tmp_path)) + 400 for e in errors)
     assert errors[1].endswith("…") and "words: unknown key" in errors[0]
+
+
+def test_a_feed_rule_follows_every_article_less_the_excluded(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: feed\n    match: {all: true, exclude: [Horoscope]}\n    detect: [threshold, spike]\n"
+    )
+    spec = load_rules([tmp_path]).rules[0].match
+    assert spec.all and spec.exclude == ("horoscope",) and not spec.actors and not spec.keywords

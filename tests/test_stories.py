@@ -10,7 +10,7 @@ from builders import item, matches, rule, ruleset
 from monitor.detect.engine import Engine
 from monitor.detect.stories import StoryAssigner
 from monitor.model import Annotated
-from monitor.rules.schema import Rule
+from monitor.rules.schema import MatchSpec, Rule
 
 DOCKS = ("dock", "crane", "union", "pay offer", "harbour", "container", "night shift", "ballot")
 FLIGHTS = ("airline", "pilot", "flight", "airport", "cabin crew", "runway", "passenger", "delay")
@@ -135,3 +135,35 @@ def test_persisted_form_is_plain_json() -> None:
     data: dict[str, Any] = json.loads(json.dumps(assigner.to_json()))
     assert [c["name"] for c in data["r"]["clusters"]] == ["r", "r/passenger-2"]
     assert data["r"]["next"] == 3
+
+
+def test_place_changes_nothing_until_commit() -> None:
+    r, assigner = rule(), StoryAssigner()
+    assign_all(r, two_stories()[:5], assigner)
+    before = json.dumps(assigner.to_json(), sort_keys=True)
+    nxt = flights("f9", 9.5, 9)
+    first, again = assigner.place(r, nxt), assigner.place(r, nxt)
+    assert first == again and json.dumps(assigner.to_json(), sort_keys=True) == before
+    assigner.commit(r, first)
+    assert json.dumps(assigner.to_json(), sort_keys=True) != before
+
+
+def feed_rule() -> Rule:
+    return rule("feed", match=MatchSpec(all=True), detect=("threshold", "spike"))
+
+
+def test_a_feed_rule_keeps_unrelated_stories_apart_from_their_first_article() -> None:
+    ids = [it.article.id for it in two_stories()]
+    got = dict(zip(ids, assign_all(feed_rule(), two_stories()), strict=True))
+    assert {got[f"d{i}"] for i in range(7)} == {"feed"}
+    assert {got[f"f{i}"] for i in range(4)} == {"feed/airline-2"}
+
+
+def test_an_article_that_fits_no_story_continues_a_burst_only_on_a_fine_clock() -> None:
+    r = feed_rule()
+    burst = [docks(f"d{i}", i / 3600, i) for i in range(3)]  # one second apart
+    stray = item("x", 3.5 / 3600, actors=(), terms=("weather", "forecast", "rain", "wind"))
+    assert assign_all(r, [*burst, stray]) == ["feed"] * 4
+    day = [docks(f"d{i}", 12, i) for i in range(3)]  # day-dated: one time stamp for the day
+    tie = item("x", 12, actors=(), terms=("weather", "forecast", "rain", "wind"))
+    assert assign_all(r, [*day, tie])[-1].startswith("feed/weather-")
