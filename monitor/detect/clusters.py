@@ -30,11 +30,14 @@ def norm(vector: Vector) -> float:
     return math.sqrt(sum(v * v for v in vector.values()))
 
 
-def cosine(a: Vector, b: Vector, norm_a: float, norm_b: float) -> float:
+def dot(a: Vector, b: Vector) -> float:
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-    return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
+    return sum(v * b.get(w, 0.0) for w, v in a.items())
+
+
+def cosine(a: Vector, b: Vector, norm_a: float, norm_b: float) -> float:
+    return dot(a, b) / (norm_a * norm_b) if norm_a and norm_b else 0.0
 
 
 def heaviest(vector: Vector, n: int) -> Vector:
@@ -130,16 +133,19 @@ class RuleStories:
     df_at: float = float("-inf")
     df_scale: float = 1.0
     _index: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
+    _stale: int = field(default=0, repr=False, compare=False)  # stories gone since the index was built
 
-    def sharing(self, vector: Vector) -> set[str]:
-        """Names of the stories whose centroid may share a feature with ``vector`` (an index
-        rebuilt on demand; entries may be stale, never missing)."""
-        if self._index is None:
-            self._index = {}
+    def sharing(self, vector: Vector) -> tuple[set[str], Vector]:
+        """Names of the stories whose centroid may share a feature with ``vector``, and the
+        part of ``vector`` some story has (an index rebuilt on demand; its entries may be
+        stale, never missing)."""
+        if self._index is None or self._stale > MAX_STORIES:
+            self._index, self._stale = {}, 0
             for c in self.clusters:
                 self.indexed(c.name, c.centroid)
         index = self._index
-        return set().union(*(index[w] for w in vector if w in index))
+        seen = {w: v for w, v in vector.items() if w in index}
+        return set().union(*(index[w] for w in seen)), seen
 
     def indexed(self, name: str, vector: Vector) -> None:
         if self._index is None:
@@ -147,8 +153,9 @@ class RuleStories:
         for w in vector:
             self._index.setdefault(w, set()).add(name)
 
-    def reindex(self) -> None:
-        self._index = None
+    def forgot(self, stories: int) -> None:
+        """Some stories are gone: their index entries are stale until the next rebuild."""
+        self._stale += stories
 
     def weigh(self, raw: Vector) -> Vector:
         """TF-IDF: what most articles of the rule say weighs little."""

@@ -41,6 +41,7 @@ from monitor.detect.clusters import (
     RuleStories,
     Vector,
     cosine,
+    dot,
     heaviest,
     norm,
 )
@@ -111,9 +112,10 @@ class StoryAssigner:
                 base: Placement) -> Placement:
         """Join the closest live story, or (fitting none) continue a burst, open a story, or wait."""
         vector, at = dict(base.vector), event.at
-        length, near = norm(vector), stories.sharing(vector)
-        scored = [(cosine(vector, c.centroid, length, c.norm) * _fresh(at - c.last), c.last, c.name)
-                  for c in live if c.name in near]
+        # candidates: the stories that share a feature; the dot products need only the shared
+        length, (near, seen) = norm(vector), stories.sharing(vector)
+        scored = [(dot(seen, c.centroid) / (length * c.norm) * _fresh(at - c.last), c.last, c.name)
+                  for c in live if c.name in near and c.norm]
         latest = max(live, key=lambda c: (c.last, c.name))
         best, _, name = max(scored, default=(0.0, latest.last, latest.name))
         if best >= _join(len(vector)) or len(vector) < MIN_FEATURES:
@@ -196,7 +198,7 @@ class StoryAssigner:
         if gone or copies or len(outliers) != len(stories.outliers):
             self._changed.add(rule.id)
             stories.clusters, stories.outliers = kept, outliers
-            stories.reindex()
+            stories.forgot(gone)
         return gone
 
     def to_json(self) -> dict[str, Any]:
@@ -245,8 +247,9 @@ def _bound(stories: RuleStories) -> None:
     """At most ``MAX_STORIES``: the one quiet the longest goes first."""
     if len(stories.clusters) > MAX_STORIES:
         stories.clusters.sort(key=lambda c: (c.last, c.name))
-        del stories.clusters[: len(stories.clusters) - MAX_STORIES]
-        stories.reindex()
+        gone = len(stories.clusters) - MAX_STORIES
+        del stories.clusters[:gone]
+        stories.forgot(gone)
 
 
 def _about(title: str, vector: Vector) -> str:
