@@ -71,10 +71,11 @@ class Pipeline:
         self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         for m in matches:
             self.metrics.matches.labels(rule=m.rule_id).inc()
-        late, dup = self.engine.counters["late"], self.engine.counters["duplicate"]
+        reasons = ("late", "duplicate", "syndicated_copy")  # a copy is kept, but counted once
+        before = [self.engine.counters[r] for r in reasons]
         alerts = self.engine.process(matches)
-        self.metrics.dropped.labels(reason="late").inc(self.engine.counters["late"] - late)
-        self.metrics.dropped.labels(reason="duplicate").inc(self.engine.counters["duplicate"] - dup)
+        for reason, was in zip(reasons, before, strict=True):
+            self.metrics.dropped.labels(reason=reason).inc(self.engine.counters[reason] - was)
         return self.route(alerts)
 
     def tick(self, now: float) -> list[Alert]:

@@ -83,6 +83,7 @@ def test_copies_count_once_toward_the_threshold_and_the_alert_says_so() -> None:
     )])
     assert got == []  # four articles, but two texts
     assert [e.copy_of for e in engine.states[("r", "r")].events] == [None, "w1", "w1", None]
+    assert engine.counters["syndicated_copy"] == 2  # dropped_total{reason="syndicated_copy"}
     alerts = engine.process([Match(r.id, wire("own2", 2, OTHER, "Evening Post", title="Dockers hold out"))])
     assert [(a.story, a.count) for a in alerts] == [("r", 3)]
     assert alerts[0].summary.startswith("5 articles from 3 outlets (2 syndicated copies counted once) in 6h")

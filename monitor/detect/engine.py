@@ -98,6 +98,8 @@ class Engine:
                 self.counters["duplicate"] += 1
                 continue
             self.stories.commit(rule, placed)
+            if placed.copy_of is not None:
+                self.counters["syndicated_copy"] += 1
             story = placed.story
             self._delta.events.append((rule.id, story, event))
             now = state.latest or event.at
