@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.model import load_model
 from monitor.detect.engine import Delta, Engine
+from monitor.detect.feed import FeedParams
+from monitor.detect.moments import MomentParams
 from monitor.errors import RuleError
 from monitor.model import Alert, Annotated, Article
 from monitor.notify.base import Notifier
@@ -55,7 +58,11 @@ def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: 
         ruleset, model, batch_size=settings.nlp.batch_size, batch_chars=settings.nlp.batch_chars,
         prefilter=settings.nlp.prefilter, max_chars=settings.nlp.max_chars,
     )
-    engine = Engine(ruleset, grace_s=settings.detect.grace_s)
+    f = settings.detect.feed
+    feed = FeedParams(window=timedelta(seconds=f.window_s), baseline=timedelta(seconds=f.baseline_s),
+                      fraction=f.fraction, min_expected=f.min_expected, step_s=f.step_s)
+    engine = Engine(ruleset, grace_s=settings.detect.grace_s, feed=feed,
+                    moments=MomentParams(hold_s=settings.detect.merge_hold_s))
     if settings.nlp.workers > 1 and nlp == "load" and model is not None:
         from monitor.annotate.parallel import ParallelAnnotator
 
@@ -159,6 +166,8 @@ class App:
             service.start()
         try:
             self.runner.run()
+            if self.source.clock == "event" and self.source.exhausted:
+                self.runner.flush()  # event time stops with the file: nothing more can join a moment
         finally:
             for service in reversed(self.services):
                 with suppress(Exception):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from monitor.annotate.salience import NOWHERE, Where
 
@@ -123,12 +123,26 @@ class Alert(BaseModel):
     window_s: float | None = None
     articles: tuple[ArticleRef, ...] = ()
     changes: Changes | None = None
+    kinds: tuple[AlertKind, ...] = ()  # every signal of the story-moment, ``kind`` first
+    reasons: tuple[str, ...] = ()  # the reason of each, parallel to ``kinds``
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_signal_by_default(cls, data: Any) -> Any:
+        """An alert of one signal lists it alone (and payloads saved before ``kinds`` existed)."""
+        if isinstance(data, dict):
+            if not data.get("kinds") and "kind" in data:
+                data = {**data, "kinds": (data["kind"],)}
+            if not data.get("reasons") and "reason" in data:
+                data = {**data, "reasons": (data["reason"],)}
+        return data
 
     def public(self) -> dict[str, object]:
         """The backtest JSON object of DESIGN.md (plus the explanation fields)."""
         return {
             "rule": self.rule,
             "kind": self.kind,
+            "kinds": list(self.kinds),
             "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "story": self.story,
             "articles": [a.id for a in self.articles],

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.parallel import ParallelAnnotator
 from monitor.annotate.phrases import PhraseIndex
 from monitor.detect.engine import Engine
+from monitor.detect.feed import FeedNotice
 from monitor.match import Matcher
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
 from monitor.route import Router
 from monitor.rules.schema import RuleSet
+
+log = logging.getLogger("monitor.pipeline")
+FeedListener = Callable[[FeedNotice], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class Pipeline:
         self.matcher = Matcher(ruleset)
         self.router = Router(ruleset)
         self.ruleset = ruleset
+        self.feed_listeners: list[FeedListener] = []  # e.g. the admin channel (monitor/service)
+        self._counted: Counter[str] = Counter()
         metrics.rules_loaded.set(len(ruleset.enabled))
 
     def use_rules(self, rules: RuleSet | PreparedRules) -> set[str]:
@@ -67,6 +76,7 @@ class Pipeline:
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped_before)
         below = self.matcher.below
+        self.engine.observe_feed(articles)
         matches = self.matcher.match(items)
         self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         for m in matches:
@@ -79,10 +89,41 @@ class Pipeline:
         return self.route(alerts)
 
     def tick(self, now: float) -> list[Alert]:
-        return self.route(self.engine.tick(now))
+        alerts = self.engine.tick(now)
+        self._feed_notices()
+        return self.route(alerts)
+
+    def flush(self) -> list[Alert]:
+        """The alerts still held for their story-moment: the end of a replay."""
+        return self.route(self.engine.flush())
+
+    def _feed_notices(self) -> None:
+        notices, self.engine.notices = self.engine.notices, []
+        for n in notices:
+            self.metrics.feed_notices.labels(kind=n.kind).inc()
+            self.metrics.feed_degraded.set(1 if n.kind == "degraded" else 0)
+            log.warning(f"feed_{n.kind}", extra={
+                "at": datetime.fromtimestamp(n.at, UTC).isoformat(), "count": n.count,
+                "expected": round(n.expected, 1), "window_s": n.window_s})
+            for listener in self.feed_listeners:
+                listener(n)
+
+    def _count_signals(self) -> None:
+        """Suppressed and merged signals (the engine's counters) into the metrics, with reasons."""
+        for key, total in self.engine.counters.items():
+            new = total - self._counted[key]
+            if new <= 0 or ":" not in key:
+                continue
+            self._counted[key] = total
+            head, reason = key.split(":", 1)
+            if head == "merged":
+                self.metrics.merged.labels(reason=reason).inc(new)
+            else:
+                self.metrics.suppressed.labels(kind=head, reason=reason).inc(new)
 
     def route(self, alerts: Sequence[Alert]) -> list[Alert]:
         """Count what the detectors raised, then keep what is neither silenced nor repeated."""
+        self._count_signals()
         for a in alerts:
             self.metrics.alerts.labels(rule=a.rule, kind=a.kind).inc()
         kept, dropped = self.router.route(alerts)

@@ -105,7 +105,8 @@ class Runner:
         fingerprints = {r.id: r.state_fingerprint for r in self.pipeline.ruleset.enabled}
         restored = self.store.restore(fingerprints)
         engine = self.pipeline.engine
-        engine.restore(restored.events, restored.states, restored.stories, restored.watermark)
+        engine.restore(restored.events, restored.states, restored.stories, restored.watermark,
+                       restored.feed, restored.moments)
         self.live.observe(self.clock(), engine.watermark)  # as if the newest article came now
         self.source.seek(self.store.offsets(self.source.name))
 
@@ -179,6 +180,13 @@ class Runner:
         queued = self.store.commit(offsets, self.pipeline.engine.take_delta(), alerts)
         self.source.commit(offsets)
         self.metrics.stories.set(len(self.pipeline.engine.states))
+        if queued:
+            self.on_commit(queued)
+        return queued
+
+    def flush(self) -> int:
+        """Release the alerts held for their story-moment, committed like a batch."""
+        queued = self.store.commit({}, self.pipeline.engine.take_delta(), self.pipeline.flush())
         if queued:
             self.on_commit(queued)
         return queued

@@ -71,6 +71,16 @@ class NlpSettings(_Section):
     workers: int = Field(default=1, ge=1)  # annotating processes (monitor/annotate/parallel.py)
 
 
+class FeedSettings(_Section):
+    """How the feed's usual rate is judged (monitor/detect/feed.py); seconds."""
+
+    window_s: float = Field(default=86_400.0, gt=0)  # a continuous feed may use 3600
+    baseline_s: float = Field(default=7 * 86_400.0, gt=0)
+    fraction: float = Field(default=0.5, gt=0, le=1)  # below this share of the usual count: degraded
+    min_expected: float = Field(default=5.0, ge=0)  # a feed or source expecting fewer is not judged
+    step_s: float = Field(default=3600.0, gt=0)  # how often the feed-level status is read
+
+
 class DetectSettings(_Section):
     grace_s: float = Field(default=600.0, ge=0)
     tick_interval_s: float = Field(default=30.0, gt=0)
@@ -79,6 +89,8 @@ class DetectSettings(_Section):
     # a feed whose newest article arrived within this of its publication is live: while it
     # is caught up and quiet, event time follows the wall clock (detect/watermark.py)
     live_lag_s: float = Field(default=3600.0, ge=0)
+    merge_hold_s: float = Field(default=120.0, ge=0)  # one story-moment: signals this close merge
+    feed: FeedSettings = FeedSettings()
 
 
 class SlackSettings(_Section):

@@ -10,11 +10,14 @@ from typing import Any
 from monitor.detect.alerts import build_alert
 from monitor.detect.anyarticle import AnyDetector
 from monitor.detect.base import Detector, Signal
+from monitor.detect.feed import FeedNotice, FeedParams, FeedState, FeedTracker
 from monitor.detect.lifecycle import rewind
+from monitor.detect.moments import MomentMerger, MomentParams, Moments
+from monitor.detect.silence import FeedBoard, SilenceDetector
 from monitor.detect.state import Event, StoryState
 from monitor.detect.stories import StoryAssigner
 from monitor.detect.threshold import ThresholdDetector
-from monitor.model import Alert, Match
+from monitor.model import Alert, Article, Match
 from monitor.rules.schema import Rule, RuleSet
 
 StoryKey = tuple[str, str]  # (rule id, story)
@@ -40,6 +43,9 @@ class Delta:
     dropped_stories: set[StoryKey] = field(default_factory=set)
     stories: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # rule -> its stories, changed
     watermark: float | None = None
+    feed: dict[tuple[str, int], int] = field(default_factory=dict)  # (source, bucket) -> count, changed
+    feed_state: FeedState | None = None  # its status and first article (counts travel in ``feed``)
+    moments: Moments | None = None  # alerts held for the rest of their story-moment
 
 
 class Engine:
@@ -48,13 +54,20 @@ class Engine:
     def __init__(
         self, ruleset: RuleSet, *, grace_s: float = 600.0,
         detectors: Mapping[str, Detector] | None = None, stories: StoryAssigner | None = None,
+        feed: FeedParams | None = None, moments: MomentParams | None = None,
     ) -> None:
+        self.counters: Counter[str] = Counter()
+        self.feed = FeedBoard(FeedTracker(feed))
         self.detectors = dict(detectors or default_detectors())
+        if isinstance(self.detectors.get("silence"), SilenceDetector):  # judged against this feed
+            self.detectors["silence"] = SilenceDetector(self.feed, self.counters)
+        self.merger = MomentMerger(moments, self.counters) if moments is not None else None
+        self.moments = Moments()
+        self.notices: list[FeedNotice] = []  # feed status changes not yet taken by the pipeline
         self.stories = stories or StoryAssigner()
         self.grace_s = grace_s
         self.states: dict[StoryKey, StoryState] = {}
         self.watermark = float("-inf")
-        self.counters: Counter[str] = Counter()
         self._delta = Delta()
         self._rules: dict[str, Rule] = {}
         self.use_rules(ruleset)
@@ -74,6 +87,11 @@ class Engine:
             self.stories.forget_rule(rid)
         self._delta.dropped_rules |= dropped
         return dropped
+
+    def observe_feed(self, articles: Iterable[Article]) -> None:
+        """Count every decoded article, matched or not, toward the feed's rate."""
+        self.feed.state, changed = self.feed.tracker.observe(self.feed.state, articles)
+        self._delta.feed.update(changed)
 
     def process(self, matches: Iterable[Match]) -> list[Alert]:
         alerts: list[Alert] = []
@@ -108,7 +126,7 @@ class Engine:
                 if detector is not None:
                     alerts += self._alerts(rule, state, detector.observe(rule, state, event, now))
         self._delta.watermark = self.watermark
-        return alerts
+        return self._moment(alerts, self.watermark)
 
     def tick(self, now: float) -> list[Alert]:
         """Time passed without articles (wall clock in the daemon, event time in backtests)."""
@@ -121,7 +139,21 @@ class Engine:
                 detector = self.detectors.get(kind)
                 if detector is not None:
                     alerts += self._alerts(rule, state, detector.tick(rule, state, now))
-        return alerts
+        self.feed.state, notices = self.feed.tracker.status(self.feed.state, now)
+        self.notices += notices
+        return self._moment(alerts, now)
+
+    def flush(self) -> list[Alert]:
+        """Every held alert, now: the end of a replay, when event time stops."""
+        return self._moment([], float("inf"))
+
+    def _moment(self, alerts: list[Alert], now: float) -> list[Alert]:
+        """Hold alerts for the rest of their story-moment (when merging is on; the App turns it on)."""
+        if self.merger is None:
+            return alerts
+        self.moments, passed = self.merger.offer(self.moments, alerts)
+        self.moments, done = self.merger.release(self.moments, now)
+        return sorted(passed + done, key=lambda a: a.at)
 
     def advance(self, now: float) -> None:
         """Event time reached ``now`` with no article (a live feed's wall clock, see
@@ -141,6 +173,10 @@ class Engine:
                 self._delta.dropped_stories.add(key)
         for rule in self._rules.values():
             self.stories.prune(rule, now - rule.longest_window.total_seconds() - self.grace_s)
+        p = self.feed.tracker.p
+        quiet = max((r.silence.after.total_seconds() for r in self._rules.values()), default=0.0)
+        horizon = 2 * p.baseline.total_seconds() + p.window.total_seconds() + quiet + self.grace_s
+        self.feed.state = self.feed.tracker.prune(self.feed.state, now - horizon)
         return gone
 
     def _known(self, rule_id: str, article_id: str) -> str | None:
@@ -169,11 +205,13 @@ class Engine:
                 delta.states[(rule_id, story)] = state.detectors
         delta.stories = self.stories.take_changes()
         delta.watermark = self.watermark
+        delta.feed_state, delta.moments = self.feed.state, self.moments
         return delta
 
     def restore(
         self, events: Iterable[tuple[str, str, Event]], states: Mapping[StoryKey, dict[str, Any]],
         stories: dict[str, Any] | None, watermark: float | None,
+        feed: FeedState | None = None, moments: Moments | None = None,
     ) -> None:
         """Rebuild from persisted state (only rules still present with the same fingerprint)."""
         for rule_id, story, event in events:
@@ -188,5 +226,10 @@ class Engine:
             self.watermark = watermark
             for state in self.states.values():
                 for slot in state.detectors.values():
-                    rewind(slot, watermark)
+                    if isinstance(slot, dict):  # frozen states (silence) hold no ``checked``
+                        rewind(slot, watermark)
+        if feed is not None:
+            self.feed.state = feed
+        if moments is not None:
+            self.moments = Moments(tuple(a for a in moments.held if a.rule in self._rules))
         self._delta = Delta()

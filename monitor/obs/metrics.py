@@ -33,6 +33,14 @@ class Metrics:
         self.matches = Counter(p + "matches", "Rule matches", ["rule"], registry=r)
         self.alerts = Counter(p + "alerts", "Alerts raised", ["rule", "kind"], registry=r)
         self.dropped = Counter(p + "dropped", "Matches not counted", ["reason"], registry=r)
+        self.suppressed = Counter(
+            p + "signals_suppressed", "Detector signals not raised", ["kind", "reason"], registry=r
+        )
+        self.merged = Counter(p + "signals_merged", "Signals merged into another alert", ["reason"],
+                              registry=r)
+        self.feed_degraded = Gauge(p + "feed_degraded", "1 while the feed runs below its usual rate",
+                                   registry=r)
+        self.feed_notices = Counter(p + "feed_notices", "Feed status changes", ["kind"], registry=r)
         self.slack_sends = Counter(p + "slack_sends", "Delivery attempts", ["result"], registry=r)
         self.rules_loaded = Gauge(p + "rules_loaded", "Enabled rules in force", registry=r)
         self.rules_reload_failures = Counter(

@@ -37,3 +37,8 @@ CREATE TABLE IF NOT EXISTS parent_edits (
     channel TEXT NOT NULL, rule TEXT NOT NULL, story TEXT NOT NULL,
     payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
     last_error TEXT, PRIMARY KEY (channel, rule, story));
+-- the feed's article counts per source ('' for all) and bucket (monitor/detect/feed.py)
+CREATE TABLE IF NOT EXISTS feed (
+    source TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, bucket));
+-- alerts held for the rest of their story-moment (monitor/detect/moments.py)
+CREATE TABLE IF NOT EXISTS held (key TEXT PRIMARY KEY, payload TEXT NOT NULL);

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from monitor.detect.engine import Delta, StoryKey
+from monitor.detect.feed import FeedState
+from monitor.detect.moments import Moments
 from monitor.detect.state import Event
 from monitor.model import Alert
+from monitor.state import codec
 
 DB_NAME = "state.sqlite"
 Offsets = Mapping[tuple[str, int], int]  # (source, partition) -> next offset to read
@@ -34,6 +37,8 @@ class Restored:
     states: dict[StoryKey, dict[str, Any]]
     stories: dict[str, Any]  # rule -> its stories
     watermark: float | None
+    feed: FeedState | None = None
+    moments: Moments | None = None
 
 
 class Store:
@@ -74,7 +79,7 @@ class Store:
                 c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
             c.executemany(
                 "INSERT OR REPLACE INTO detectors (rule, story, data) VALUES (?,?,?)",
-                [(rule, story, json.dumps(data)) for (rule, story), data in delta.states.items()],
+                [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
             )
             for alert in alerts:
                 cur = c.execute(
@@ -90,6 +95,7 @@ class Store:
                           [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
             if delta.watermark is not None and delta.watermark != float("-inf"):
                 self._meta(c, "watermark", repr(delta.watermark))
+            self._feed_and_moments(c, delta)
             c.executemany(
                 "INSERT OR REPLACE INTO offsets (source, partition, next_offset) VALUES (?,?,?)",
                 [(s, p, o) for (s, p), o in offsets.items()],
@@ -99,6 +105,20 @@ class Store:
             c.execute("ROLLBACK")
             raise
         return queued
+
+    @classmethod
+    def _feed_and_moments(cls, c: sqlite3.Connection, delta: Delta) -> None:
+        """The feed's counts and status, and the alerts held for their story-moment."""
+        c.executemany("INSERT OR REPLACE INTO feed (source, bucket, n) VALUES (?,?,?)",
+                      codec.feed_rows(delta.feed))
+        if delta.feed_state is not None:
+            cls._meta(c, "feed", codec.encode_feed(delta.feed_state))
+            kept = [min(v) for v in delta.feed_state.counts.values() if v]
+            if kept:
+                c.execute("DELETE FROM feed WHERE bucket < ?", (min(kept),))
+        if delta.moments is not None:
+            c.execute("DELETE FROM held")
+            c.executemany("INSERT INTO held (key, payload) VALUES (?,?)", codec.encode_held(delta.moments))
 
     @staticmethod
     def _meta(c: sqlite3.Connection, key: str, value: str) -> None:
@@ -122,11 +142,14 @@ class Store:
             (r, s, Event.from_json(json.loads(d)))
             for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at")
         ]
-        states = {(r, s): json.loads(d) for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
+        states = {(r, s): codec.decode_detectors(d)
+                  for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
         stories = {r: json.loads(d) for r, d in c.execute("SELECT rule, data FROM stories")}
         meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
         watermark = float(meta["watermark"]) if "watermark" in meta else None
-        return Restored(events, states, stories, watermark)
+        feed = codec.decode_feed(meta.get("feed"), c.execute("SELECT source, bucket, n FROM feed"))
+        moments = codec.decode_held(c.execute("SELECT key, payload FROM held ORDER BY rowid"))
+        return Restored(events, states, stories, watermark, feed, moments)
 
     @staticmethod
     def _split_stories(c: sqlite3.Connection) -> None:

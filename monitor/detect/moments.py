@@ -1,0 +1,96 @@
+"""One message per story-moment: signals of one story, close in event time and drawn from
+mostly the same articles, go out as one alert carrying every reason.
+
+An alert of a mergeable kind (threshold, spike, shift) is held until event time has moved
+past ``at + hold_s`` (a later article, or a clock tick after that moment); a signal of the
+same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
+``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
+alert's key, ``kind`` and summary, lists every kind in ``kinds`` and every reason in
+``reasons``, and supports the union of the articles. Held alerts are saved with the
+offsets, so a restart or a batch boundary between two signals changes nothing, and a
+replay cannot post twice: the key is the first signal's, which a replay computes again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from monitor.model import Alert
+
+MERGEABLE = frozenset({"threshold", "spike", "shift"})
+SAME_MOMENT = "same_moment"
+
+
+@dataclass(frozen=True, slots=True)
+class MomentParams:
+    """How close two signals must be to be one story-moment."""
+
+    hold_s: float = 120.0
+    overlap: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """Alerts waiting for the rest of their story-moment, oldest first."""
+
+    held: tuple[Alert, ...] = ()
+
+
+def _ids(alert: Alert) -> set[str]:
+    return {a.id for a in alert.articles}
+
+
+class MomentMerger:
+    """Pure steps over ``Moments``: offer new alerts, release the ones whose moment is over."""
+
+    def __init__(self, params: MomentParams | None = None, merged: Counter[str] | None = None) -> None:
+        self.p = params or MomentParams()
+        self.merged: Counter[str] = merged if merged is not None else Counter()
+
+    def offer(self, m: Moments, alerts: list[Alert]) -> tuple[Moments, list[Alert]]:
+        """Hold or merge each alert; alerts of other kinds pass straight through."""
+        held, out = list(m.held), []
+        for alert in alerts:
+            if alert.kind not in MERGEABLE:
+                out.append(alert)
+                continue
+            i = next((i for i, h in enumerate(held) if self._joins(h, alert)), None)
+            if i is None:
+                held.append(alert)
+            else:
+                held[i] = merge(held[i], alert)
+                self.merged[f"merged:{SAME_MOMENT}"] += 1
+        return Moments(tuple(held)), out
+
+    def release(self, m: Moments, now: float) -> tuple[Moments, list[Alert]]:
+        """Alerts whose moment ended before ``now`` (all of them with ``now`` infinite)."""
+        done = [h for h in m.held if h.at.timestamp() + self.p.hold_s < now]
+        keep = tuple(h for h in m.held if h not in done)
+        return Moments(keep), done
+
+    def _joins(self, held: Alert, alert: Alert) -> bool:
+        if (held.rule, held.story) != (alert.rule, alert.story) or alert.kind in held.kinds:
+            return False
+        if abs(alert.at.timestamp() - held.at.timestamp()) > self.p.hold_s:
+            return False
+        a, b = _ids(held), _ids(alert)
+        return bool(a and b) and len(a & b) >= self.p.overlap * min(len(a), len(b))
+
+
+def merge(first: Alert, other: Alert) -> Alert:
+    """``first`` with ``other``'s kind, reason and articles added; key, kind and summary kept."""
+    seen = _ids(first)
+    articles = sorted([*first.articles, *(a for a in other.articles if a.id not in seen)],
+                      key=lambda a: a.published_at)
+    severities = ("info", "warning", "high", "critical")
+    return replace_alert(
+        first, kinds=(*first.kinds, other.kind), reasons=(*first.reasons, other.reason),
+        articles=tuple(articles), changes=first.changes or other.changes,
+        severity=max(first.severity, other.severity, key=severities.index),
+    )
+
+
+def replace_alert(alert: Alert, **changes: object) -> Alert:
+    return alert.model_copy(update=changes)
+
