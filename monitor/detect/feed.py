@@ -106,22 +106,26 @@ class FeedTracker:
         return total
 
     def judge(self, state: FeedState, start: float, end: float, sources: Iterable[str] = (),
-              own: tuple[float, ...] = ()) -> Verdict:
+              own: tuple[float, ...] = (), ref: float | None = None) -> Verdict:
         """Whether the feed, or the given sources together, ran below usual in (start, end].
+
+        The usual rate is the baseline's before ``ref`` (default ``start``): a silence takes
+        the rate of the feed while the story ran, so an outage does not lower its own bar.
 
         ``own`` are the times of the story's own articles from those sources: they leave the
         sources' baseline, so a story that fills its sources does not make them look down
         when it goes quiet.
         """
-        whole = self._judge(state, start, end, (ALL,), "feed")
+        base = start if ref is None else min(ref, start)
+        whole = self._judge(state, start, end, (ALL,), "feed", (), base)
         if whole.degraded:
             return whole
         keys = tuple(sorted(set(sources)))
-        return self._judge(state, start, end, keys, "sources", own) if keys else whole
+        return self._judge(state, start, end, keys, "sources", own, base) if keys else whole
 
     def _judge(self, state: FeedState, start: float, end: float, keys: tuple[str, ...],
-               scope: str, own: tuple[float, ...] = ()) -> Verdict:
-        expected = self.expected(state, start, keys, own)
+               scope: str, own: tuple[float, ...], base: float) -> Verdict:
+        expected = self.expected(state, base, keys, own)
         if expected is None or expected < self.p.min_expected:
             return NORMAL
         window = self.p.window.total_seconds()

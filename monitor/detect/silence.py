@@ -54,8 +54,9 @@ class FeedBoard:
         self.tracker = tracker or FeedTracker()
         self.state = FeedState()
 
-    def judge(self, start: float, end: float, sources: frozenset[str], own: tuple[float, ...]) -> Verdict:
-        return self.tracker.judge(self.state, start, end, sources, own)
+    def judge(self, start: float, end: float, sources: frozenset[str], own: tuple[float, ...],
+              ref: float) -> Verdict:
+        return self.tracker.judge(self.state, start, end, sources, own, ref)
 
 
 class SilenceDetector:
@@ -105,7 +106,7 @@ class SilenceDetector:
         at = last.at + after
         while at < until:
             if at > s.judged:
-                verdict = self.feed.judge(at - after, at, sources, own)
+                verdict = self.feed.judge(at - after, at, sources, own, last.at)
                 if not verdict.degraded:
                     return self._fire(rule, s, last, at, running)
                 self.drops[f"{KIND}:{FEED_DEGRADED}"] += 1

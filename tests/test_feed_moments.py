@@ -1,0 +1,163 @@
+"""Feed-aware silence and one message per story-moment, as timelines: articles at hours in,
+alerts (and feed notices) out. The feed is every article of the stream, matched or not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from builders import T0, article, item, matches, rule, ruleset
+
+from monitor.detect.engine import Engine
+from monitor.detect.feed import FeedParams, FeedState, FeedTracker
+from monitor.detect.moments import MomentParams
+from monitor.model import Alert
+from monitor.rules.schema import SilenceParams, SpikeParams
+
+H = 3600.0
+Step = tuple[Any, ...]  # ("story", id, hour) | ("feed", hour, n) | ("tick", hour) | ("batch",)
+
+
+def background(start_h: float, end_h: float, per_h: int = 2,
+               skip: tuple[float, float] | None = None) -> list[Step]:
+    """Other news of the feed: ``per_h`` unmatched articles an hour, none in ``skip``."""
+    out: list[Step] = []
+    for h in range(int(start_h), int(end_h)):
+        if skip is None or not skip[0] <= h < skip[1]:
+            out.append(("feed", h + 0.5, per_h))
+    return out
+
+
+def play(r: Any, steps: list[Step], *, moments: MomentParams | None = None,
+         engine: Engine | None = None) -> tuple[list[Alert], list[tuple[str, float]]]:
+    """Feed, story articles and ticks in time order; the engine as the pipeline drives it."""
+    engine = engine or Engine(ruleset(r), grace_s=H, feed=FeedParams(window=timedelta(hours=6),
+                                                                     min_expected=3), moments=moments)
+    alerts: list[Alert] = []
+    order = {"feed": 0, "story": 1, "tick": 2, "batch": 3}
+    for step in sorted(steps, key=lambda s: (s[1] if len(s) > 1 else 0, order[s[0]])):
+        t = T0.timestamp() + step[1] * H
+        if step[0] == "feed":
+            engine.observe_feed([article(f"f{step[1]}-{i}", step[1]) for i in range(step[2])])
+        elif step[0] == "story":
+            it = item(step[2], step[1], story_id="s")
+            engine.observe_feed([it.article])
+            alerts += engine.process(matches(r.id, it))
+        else:
+            alerts += engine.tick(t)
+    notices = [(n.kind, round((n.at - T0.timestamp()) / H, 2)) for n in engine.notices]
+    return alerts, notices
+
+
+def hours(alerts: list[Alert]) -> list[tuple[str, float]]:
+    return [(a.kind, round((a.at - T0).total_seconds() / H, 2)) for a in alerts]
+
+
+def silence_rule() -> Any:
+    return rule(detect=("silence",), silence=SilenceParams(after=timedelta(hours=12), min_articles=2))
+
+
+STORY = [("story", h, f"s{h}") for h in (30, 31, 32)]
+
+
+# --- silence against the feed --------------------------------------------------------------
+
+def test_a_feed_outage_gives_no_silence_and_one_degraded_feed_report() -> None:
+    outage = background(0, 90, skip=(33, 60))
+    back = [("story", 64, "s64"), ("story", 65, "s65")]  # the story resumes 4h after the feed
+    alerts, notices = play(silence_rule(), [*outage, *STORY, *back, *(("tick", h) for h in range(33, 77))])
+    assert hours(alerts) == []  # quiet from 32 to 64, but the feed was out from 33 to 60
+    assert [k for k, _ in notices] == ["degraded", "recovered"]
+    assert 33 < notices[0][1] <= 40 and 60 < notices[1][1] <= 67
+
+
+def test_a_story_still_quiet_once_the_feed_is_back_goes_quiet_a_whole_period_later() -> None:
+    outage = background(0, 90, skip=(33, 60))
+    alerts, _ = play(silence_rule(), [*outage, *STORY, *(("tick", h) for h in range(33, 90))])
+    assert hours(alerts) == [("silence", 74)]  # moments 44, 50, ... : the first with 12h of feed after 60
+
+
+def test_a_story_going_quiet_while_the_feed_runs_normally_still_goes_quiet() -> None:
+    steps = [*background(0, 80), *STORY, *(("tick", h) for h in range(33, 80))]
+    alerts, notices = play(silence_rule(), steps)
+    assert hours(alerts) == [("silence", 44)]
+    assert notices == []
+
+
+def test_a_silence_judged_after_a_short_outage_comes_once_the_feed_is_back() -> None:
+    # the feed drops from 40 to 46: the quiet period (32, 44] is not judged; (38, 50] is not
+    # either (the outage); the one ending at 56, one feed window later again, is
+    steps = [*background(0, 80, skip=(40, 46)), *STORY, *(("tick", h) for h in range(33, 80))]
+    alerts, _ = play(silence_rule(), steps)
+    assert hours(alerts) == [("silence", 56)]
+    assert "since the last one" in alerts[0].reason
+
+
+def test_the_story_s_own_sources_down_is_a_degraded_feed_for_it() -> None:
+    tracker = FeedTracker(FeedParams(window=timedelta(hours=6), min_expected=3))
+    wire = [replace(article(f"w{h}", h), source="wire") for h in range(0, 40)]
+    other = [replace(article(f"o{h}-{i}", h), source="other") for h in range(0, 60) for i in range(3)]
+    state, _ = tracker.observe(FeedState(), wire + other)
+    t0 = T0.timestamp()
+    assert not tracker.judge(state, t0 + 40 * H, t0 + 52 * H).degraded  # the feed as a whole runs
+    verdict = tracker.judge(state, t0 + 40 * H, t0 + 52 * H, sources=("wire",))
+    assert verdict.degraded and verdict.scope == "sources" and verdict.count == 0
+
+
+def test_a_young_feed_is_not_judged() -> None:
+    # the engine never saw the feed (a detector test feeding only matches): silence as before
+    engine = Engine(ruleset(silence_rule()), grace_s=H)
+    alerts = []
+    for h in (0, 1, 2):
+        alerts += engine.process(matches("r", item(f"x{h}", h, story_id="s")))
+    alerts += engine.tick(T0.timestamp() + 20 * H)
+    assert hours(alerts) == [("silence", 14)]
+
+
+# --- one message per story-moment ----------------------------------------------------------
+
+def both_rule() -> Any:
+    return rule(detect=("threshold", "spike"), count=4, window_h=6,
+                spike=SpikeParams(min_count=4, warmup=timedelta(hours=1)))
+
+
+BURST = [("story", 0.0, "s0"), ("story", 1.0, "s1"), ("story", 2.0, "s2"), ("story", 3.0, "s3")]
+
+
+def test_threshold_and_spike_at_one_moment_give_one_message_with_both_reasons() -> None:
+    alone, _ = play(both_rule(), [*BURST, ("tick", 4)])
+    assert hours(alone) == [("threshold", 3), ("spike", 3)]  # without merging: two messages
+    merged, _ = play(both_rule(), [*BURST, ("tick", 4)], moments=MomentParams(hold_s=120))
+    assert hours(merged) == [("threshold", 3)]
+    (alert,) = merged
+    assert alert.kinds == ("threshold", "spike") and alert.key == alone[0].key
+    assert alert.reasons[0].startswith("rising_edge") and alert.reasons[1].startswith("rate_above")
+    assert alert.public()["kind"] == "threshold" and alert.public()["kinds"] == ["threshold", "spike"]
+
+
+def test_the_same_across_a_batch_boundary_and_a_restart() -> None:
+    r = both_rule()
+    r = replace(r, threshold=replace(r.threshold, count=3))  # threshold at the third, spike at the fourth
+    first = Engine(ruleset(r), grace_s=H, moments=MomentParams(hold_s=2 * H))
+    got = []
+    for step in BURST[:3]:
+        got += first.process(matches(r.id, item(step[2], step[1], story_id="s")))
+    got += first.tick(T0.timestamp() + 2.5 * H)  # the end of a batch: the threshold of 2 is held
+    assert got == [] and [a.kinds for a in first.moments.held] == [("threshold",)]
+    delta = first.take_delta()
+    second = Engine(ruleset(r), grace_s=H, moments=MomentParams(hold_s=2 * H))
+    events = [(rid, s, e) for (rid, s), st in first.states.items() for e in st.events]
+    second.restore(events, delta.states, delta.stories, delta.watermark, delta.feed_state, delta.moments)
+    got += second.process(matches(r.id, item("s3", 3.0, story_id="s")))  # the spike, next batch: joins
+    got += second.tick(T0.timestamp() + 6 * H)
+    assert [(a.kind, a.kinds, hours([a])[0][1]) for a in got] == [("threshold", ("threshold", "spike"), 2)]
+    assert [x.id for x in got[0].articles] == ["s0", "s1", "s2", "s3"]
+    assert first.counters["merged:same_moment"] == 0 and second.counters["merged:same_moment"] == 1
+
+
+def test_signals_further_apart_than_the_hold_stay_apart() -> None:
+    r = replace(both_rule(), threshold=replace(both_rule().threshold, count=3))
+    got, _ = play(r, [*BURST, ("tick", 5)], moments=MomentParams(hold_s=600))
+    assert [(k, a.kinds) for k, a in zip(hours(got), got, strict=True)] == [
+        (("threshold", 2), ("threshold",)), (("spike", 3), ("spike",))]
