@@ -52,6 +52,7 @@ class Pipeline:
         self.router = Router(ruleset)
         self.ruleset = ruleset
         self.feed_listeners: list[FeedListener] = []  # e.g. the admin channel (monitor/service)
+        self.last_feed_notice: FeedNotice | None = None
         self._counted: Counter[str] = Counter()
         metrics.rules_loaded.set(len(ruleset.enabled))
 
@@ -100,6 +101,7 @@ class Pipeline:
     def _feed_notices(self) -> None:
         notices, self.engine.notices = self.engine.notices, []
         for n in notices:
+            self.last_feed_notice = n
             self.metrics.feed_notices.labels(kind=n.kind).inc()
             self.metrics.feed_degraded.set(1 if n.kind == "degraded" else 0)
             log.warning(f"feed_{n.kind}", extra={
@@ -107,6 +109,21 @@ class Pipeline:
                 "expected": round(n.expected, 1), "window_s": n.window_s})
             for listener in self.feed_listeners:
                 listener(n)
+
+    def feed_status(self) -> dict[str, object]:
+        """For /readyz: whether the feed runs at its usual rate (a degraded feed is still ready)."""
+        state = self.engine.feed.state
+        if state.first is None:
+            return {"status": "unknown"}
+        since = state.degraded_since
+        out: dict[str, object] = {"status": "normal" if since is None else "degraded"}
+        if since is not None:
+            out["since"] = datetime.fromtimestamp(since, UTC).isoformat()
+        n = self.last_feed_notice
+        if n is not None:
+            out.update(last_change=n.kind, at=datetime.fromtimestamp(n.at, UTC).isoformat(),
+                       count=n.count, expected=round(n.expected, 1), window_s=n.window_s)
+        return out
 
     def _count_signals(self) -> None:
         """Suppressed and merged signals (the engine's counters) into the metrics, with reasons."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.service.digest import Digest
+from monitor.service.feedwatch import FeedAnnouncer
 from monitor.service.http import HttpService
 from monitor.service.post import Poster, messenger_for
 from monitor.service.probes import AppProbe, SendCounts
@@ -32,6 +33,8 @@ def attach(app: Any) -> None:
                        settings.http.port, state_dir)
     poster = Poster(messenger_for(settings.slack))
     reloader = Reloader(app, poster)
+    if settings.slack.admin_channel:
+        app.pipeline.feed_listeners.append(FeedAnnouncer(poster, settings.slack.admin_channel))
     digest = None
     if settings.slack.digest_channel:
         digest = Digest(app, poster, settings.slack.digest_channel, settings.slack.digest_at)

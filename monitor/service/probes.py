@@ -70,7 +70,8 @@ class AppProbe:
         source_ready = getattr(self.app.source, "ready", True)
         if callable(source_ready):
             source_ready = source_ready()
-        details = {**live.details, "rules": len(ruleset.enabled), "source_ready": bool(source_ready)}
+        details = {**live.details, "rules": len(ruleset.enabled), "source_ready": bool(source_ready),
+                   "feed": self.app.pipeline.feed_status()}
         if not ruleset.files:
             return Status(False, "no rules loaded", details)
         if not source_ready:
