@@ -85,6 +85,9 @@ def samples() -> dict[str, Alert]:
                                 articles=tuple(ref(i, i, title=long_title + str(i),
                                                    url="https://e.example/?a=1&b=" + "z" * 900)
                                                for i in range(12))),
+        "threshold_spike": alert(10, kinds=("threshold", "spike"), reasons=(
+            "threshold_reached: 3 articles in 6h >= 3",
+            "rate_above_baseline: 3 articles in 6h, 6.0x the usual 0.5 per 6h (14 in the 7d before)")),
         "many_articles": alert(9, count=200, articles=tuple(ref(i, i / 10) for i in range(200)),
                                actors=tuple(f"Actor {i}" for i in range(300))),
     }

@@ -117,8 +117,21 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def label(alert: Alert) -> str:
+    """The kind of the alert, or every kind of its story-moment, joined by " + "."""
+    return " + ".join(KIND_LABEL[k] for k in alert.kinds or (alert.kind,))
+
+
+def why(alert: Alert) -> str:
+    """The reason; one line per signal when the alert carries several."""
+    if len(alert.reasons) <= 1:
+        return clip(alert.reason, 2800)
+    lines = [f"• *{KIND_LABEL[k]}*: {clip(r, 900)}" for k, r in zip(alert.kinds, alert.reasons, strict=False)]
+    return fit_items("", lines, 2800)
+
+
 def _summary(alert: Alert) -> Block:
-    text = f"*{KIND_LABEL[alert.kind]}*: {clip(alert.summary, 1200)}"
+    text = f"*{label(alert)}*: {clip(alert.summary, 1200)}"
     if alert.description:
         text += "\n" + clip(alert.description, 1200)
     return _section(text)
@@ -218,14 +231,14 @@ def _size(blocks: Iterable[Block]) -> int:
 def notification(alert: Alert) -> str:
     """The ``text`` Slack shows in notifications and to screen readers."""
     mark = SEVERITY_MARK[alert.severity]
-    return clip(f"[{mark}] {alert.rule} · {KIND_LABEL[alert.kind]}: {alert.summary}", NOTIFICATION_MAX)
+    return clip(f"[{mark}] {alert.rule} · {label(alert)}: {alert.summary}", NOTIFICATION_MAX)
 
 
 def render(alert: Alert) -> Message:
     """The full alert: severity and rule, why it fired, the numbers, what changed, the headlines."""
     refs = {a.id: a for a in alert.articles}
     blocks: list[Block | None] = [_header(alert), _summary(alert),
-                                  _section(f"*Why it fired*\n{clip(alert.reason, 2800)}"), _facts(alert)]
+                                  _section(f"*Why it fired*\n{why(alert)}"), _facts(alert)]
     if alert.changes is not None:
         blocks.extend(_changes(alert.changes, refs))
     blocks.append(_headlines(alert.articles, MAX_HEADLINES))
@@ -247,7 +260,7 @@ def last_change(alert: Alert) -> str:
 
 def render_parent(alert: Alert) -> Message:
     """The story's parent message, edited to the latest state: kind, count, last change, time."""
-    state = f"*Latest:* {KIND_LABEL[alert.kind]} · {when(alert.at)}"
+    state = f"*Latest:* {label(alert)} · {when(alert.at)}"
     numbers = _numbers(alert)
     if numbers:
         state += f" · {numbers}"
@@ -260,7 +273,7 @@ def render_parent(alert: Alert) -> Message:
                                   _key_context(alert, THREAD_NOTE)]
     story = f" · {alert.story}" if alert.story != alert.rule else ""
     text = clip(f"[{SEVERITY_MARK[alert.severity]}] {alert.rule}{story}: "
-                f"{KIND_LABEL[alert.kind]}, {last_change(alert)}", NOTIFICATION_MAX)
+                f"{label(alert)}, {last_change(alert)}", NOTIFICATION_MAX)
     return Message(text, _within_limits([b for b in blocks if b is not None]))
 
 

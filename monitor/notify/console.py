@@ -31,6 +31,8 @@ def render_text(alert: Alert) -> str:
             f"  count: {alert.count} (threshold {alert.threshold} in {format_duration(alert.window_s)})"
         )
     lines.append(f"  why: {alert.reason}")
+    for kind, reason in list(zip(alert.kinds, alert.reasons, strict=False))[1:]:
+        lines.append(f"  also {kind}: {reason}")  # the other signals of the same story-moment
     changes = alert.changes
     if changes is not None:
         for label, items in (("new actors", changes.new_actors), ("rising", changes.rising),
