@@ -89,7 +89,7 @@ class DetectSettings(_Section):
     # a feed whose newest article arrived within this of its publication is live: while it
     # is caught up and quiet, event time follows the wall clock (detect/watermark.py)
     live_lag_s: float = Field(default=3600.0, ge=0)
-    merge_hold_s: float = Field(default=120.0, ge=0)  # one story-moment: signals this close merge
+    merge_hold_s: float = Field(default=300.0, ge=0)  # one story-moment: signals this close merge
     feed: FeedSettings = FeedSettings()
 
 

@@ -3,17 +3,25 @@ alerts (and feed notices) out. The feed is every article of the stream, matched 
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from builders import T0, article, item, matches, rule, ruleset
 
+from monitor.app import App, backtest
 from monitor.detect.engine import Engine
 from monitor.detect.feed import FeedParams, FeedState, FeedTracker
 from monitor.detect.moments import MomentParams
 from monitor.model import Alert
+from monitor.notify.console import CollectingNotifier
+from monitor.rules import load_rules
 from monitor.rules.schema import SilenceParams, SpikeParams
+from monitor.settings import Settings
+from monitor.sources.jsonl import JsonlSource
 
 H = 3600.0
 Step = tuple[Any, ...]  # ("story", id, hour) | ("feed", hour, n) | ("tick", hour) | ("batch",)
@@ -161,3 +169,66 @@ def test_signals_further_apart_than_the_hold_stay_apart() -> None:
     got, _ = play(r, [*BURST, ("tick", 5)], moments=MomentParams(hold_s=600))
     assert [(k, a.kinds) for k, a in zip(hours(got), got, strict=True)] == [
         (("threshold", 2), ("threshold",)), (("spike", 3), ("spike",))]
+
+
+# --- the whole app: batches, the outbox, a replay ------------------------------------------
+
+MOMENT_RULES = """\
+actors:
+  norvania: {name: Norvania, aliases: [Norvania]}
+rules:
+  - id: dock-strike
+    match: {actors: [norvania], keywords: [strike]}
+    threshold: {count: 4, window: 1d}
+    spike: {recent: 1d, baseline: 7d, factor: 3, min_count: 4, warmup: 2d}
+    detect: [threshold, spike]
+"""
+
+
+def moment_stream(path: Path) -> Path:
+    """Calm coverage for a week, then four articles on one day: threshold and spike at once."""
+    lines = []
+    days = [*range(0, 8, 4), 10, 10, 10, 10]
+    for i, d in enumerate(days):
+        at = (T0 + timedelta(days=d, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines.append({"id": f"d{i}", "title": f"Norvania dock strike, report {i}", "published_at": at})
+    path.write_text("".join(json.dumps(a) + "\n" for a in lines))
+    return path
+
+
+def test_one_message_whatever_the_batches_and_a_replay_posts_nothing_twice(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "desk.yaml").write_text(MOMENT_RULES)
+    stream = moment_stream(tmp_path / "in.jsonl")
+    outputs = []
+    for size in (1, 2, 256):
+        settings = Settings(kafka={"max_poll_records": size})  # type: ignore[arg-type]
+        outputs.append([(a.key, a.kinds) for a in backtest(settings, load_rules([rules]), stream, nlp=None)])
+    assert outputs[0] == outputs[1] == outputs[2]
+    [(key, kinds)] = outputs[0]
+    assert kinds == ("threshold", "spike") and ":threshold:" in key
+
+    state = tmp_path / "state"
+    first, raised = run_app(stream, state, load_rules([rules]))
+    assert [(a.key, a.kinds) for a in first] == outputs[0] and raised == 1
+    conn = sqlite3.connect(state / "state.sqlite")  # a replay from scratch: state lost, outbox kept
+    with conn:
+        for table in ("offsets", "events", "detectors", "stories", "meta", "feed", "held"):
+            conn.execute(f"DELETE FROM {table}")
+    conn.close()
+    assert run_app(stream, state, load_rules([rules])) == ([], 1)  # raised again, same key: not sent
+
+
+def run_app(path: Path, state: Path, rules: Any) -> tuple[list[Alert], float]:
+    """What was sent, and how many alerts the pipeline raised."""
+    sink = CollectingNotifier()
+    app = App(Settings(), rules, JsonlSource(path), sink, nlp=None, state_dir=state, background_sender=False)
+    try:
+        app.run()
+        app.finish()
+    finally:
+        app.close()
+    samples = [s for m in app.metrics.alerts.collect() for s in m.samples]
+    raised = sum(s.value for s in samples if s.name.endswith("_total"))
+    return sink.alerts, raised

@@ -26,7 +26,7 @@ SAME_MOMENT = "same_moment"
 class MomentParams:
     """How close two signals must be to be one story-moment."""
 
-    hold_s: float = 120.0
+    hold_s: float = 300.0
     overlap: float = 0.5
 
 
