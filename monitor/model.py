@@ -148,5 +148,6 @@ class Alert(BaseModel):
             "articles": [a.id for a in self.articles],
             "summary": self.summary,
             "reason": self.reason,
+            "reasons": list(self.reasons),
             "severity": self.severity,
         }

@@ -141,7 +141,9 @@ def test_threshold_and_spike_at_one_moment_give_one_message_with_both_reasons() 
     (alert,) = merged
     assert alert.kinds == ("threshold", "spike") and alert.key == alone[0].key
     assert alert.reasons[0].startswith("rising_edge") and alert.reasons[1].startswith("rate_above")
-    assert alert.public()["kind"] == "threshold" and alert.public()["kinds"] == ["threshold", "spike"]
+    public = alert.public()
+    assert public["kind"] == "threshold" and public["kinds"] == ["threshold", "spike"]
+    assert public["reasons"] == list(alert.reasons) and public["reason"] == alert.reasons[0]
 
 
 def test_the_same_across_a_batch_boundary_and_a_restart() -> None:
