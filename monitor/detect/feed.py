@@ -84,7 +84,8 @@ class FeedTracker:
 
     def observe(self, state: FeedState, articles: Iterable[Article]) -> tuple[FeedState, Changed]:
         """Count the articles; returns the new state and the buckets it changed (for the store)."""
-        counts = {k: dict(v) for k, v in state.counts.items()}
+        counts = dict(state.counts)  # copy on write: only the sources of these articles are copied
+        copied: dict[str, dict[int, int]] = {}
         first = state.first
         changed: Changed = {}
         for a in articles:
@@ -92,7 +93,10 @@ class FeedTracker:
             first = t if first is None else min(first, t)
             b = math.ceil(t / self.p.bucket_s)
             for key in (ALL, a.source) if a.source else (ALL,):
-                per = counts.setdefault(key, {})
+                per = copied.get(key)
+                if per is None:
+                    per = copied[key] = dict(counts.get(key, {}))
+                    counts[key] = per
                 per[b] = changed[(key, b)] = per.get(b, 0) + 1
         return replace(state, counts=counts, first=first), changed
 
