@@ -5,8 +5,8 @@ An alert of a mergeable kind (threshold, spike, shift) is held until event time 
 past ``at + hold_s`` (a later article, or a clock tick after that moment); a signal of the
 same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
 ``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
-alert's key, ``kind`` and summary, lists every kind in ``kinds`` and every reason in
-``reasons``, and supports the union of the articles. Held alerts are saved with the
+alert's key, ``kind`` and numbers, lists every kind in ``kinds`` and every reason in
+``reasons``, joins the summaries, and supports the union of the articles. Held alerts are saved with the
 offsets, so a restart or a batch boundary between two signals changes nothing, and a
 replay cannot post twice: the key is the first signal's, which a replay computes again.
 """
@@ -79,13 +79,14 @@ class MomentMerger:
 
 
 def merge(first: Alert, other: Alert) -> Alert:
-    """``first`` with ``other``'s kind, reason and articles added; key, kind and summary kept."""
+    """``first`` with ``other``'s kind, reason, summary and articles added; key and kind kept."""
     seen = _ids(first)
     articles = sorted([*first.articles, *(a for a in other.articles if a.id not in seen)],
                       key=lambda a: a.published_at)
     severities = ("info", "warning", "high", "critical")
     return replace_alert(
         first, kinds=(*first.kinds, other.kind), reasons=(*first.reasons, other.reason),
+        summary=f"{first.summary}; {other.summary}",
         articles=tuple(articles), changes=first.changes or other.changes,
         severity=max(first.severity, other.severity, key=severities.index),
     )
