@@ -234,3 +234,17 @@ def run_app(path: Path, state: Path, rules: Any) -> tuple[list[Alert], float]:
     samples = [s for m in app.metrics.alerts.collect() for s in m.samples]
     raised = sum(s.value for s in samples if s.name.endswith("_total"))
     return sink.alerts, raised
+
+
+def test_a_merged_alert_keeps_what_moved_in_each_signal() -> None:
+    from monitor.detect.moments import merge_changes
+    from monitor.model import Changes, TermChange
+
+    shift = Changes(rising=(TermChange(term="drop insistence", score=1.0),),
+                    fading=(TermChange(term="threat of force", score=-1.0),), divergence=0.4)
+    actor = Changes(new_actors=(TermChange(term="Ban Ki-moon", score=1.0),))
+    both = merge_changes(shift, actor)
+    assert both is not None and both.divergence == 0.4
+    assert [[c.term for c in x] for x in (both.rising, both.fading, both.new_actors)] == [
+        ["drop insistence"], ["threat of force"], ["Ban Ki-moon"]]
+    assert merge_changes(None, actor) == actor

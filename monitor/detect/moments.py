@@ -1,7 +1,7 @@
 """One message per story-moment: signals of one story, close in event time and drawn from
 mostly the same articles, go out as one alert carrying every reason.
 
-An alert of a mergeable kind (threshold, spike, shift) is held until event time has moved
+An alert of a mergeable kind (threshold, spike, shift, new_actor) is held until event time has moved
 past ``at + hold_s`` (a later article, or a clock tick after that moment); a signal of the
 same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
 ``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from monitor.model import Alert
+from monitor.model import Alert, Changes
 
-MERGEABLE = frozenset({"threshold", "spike", "shift"})
+MERGEABLE = frozenset({"threshold", "spike", "shift", "new_actor"})
 SAME_MOMENT = "same_moment"
 
 
@@ -87,9 +87,19 @@ def merge(first: Alert, other: Alert) -> Alert:
     return replace_alert(
         first, kinds=(*first.kinds, other.kind), reasons=(*first.reasons, other.reason),
         summary=f"{first.summary}; {other.summary}",
-        articles=tuple(articles), changes=first.changes or other.changes,
+        articles=tuple(articles), changes=merge_changes(first.changes, other.changes),
         severity=max(first.severity, other.severity, key=severities.index),
     )
+
+
+def merge_changes(a: Changes | None, b: Changes | None) -> Changes | None:
+    """What moved, from both: a shift's rising and fading terms and a new actor's names."""
+    if a is None or b is None:
+        return a or b
+    seen = {c.term for c in a.new_actors}
+    return Changes(rising=a.rising or b.rising, fading=a.fading or b.fading,
+                   new_actors=(*a.new_actors, *(c for c in b.new_actors if c.term not in seen)),
+                   divergence=a.divergence if a.divergence is not None else b.divergence)
 
 
 def replace_alert(alert: Alert, **changes: object) -> Alert:
