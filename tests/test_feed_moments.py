@@ -248,3 +248,33 @@ def test_a_merged_alert_keeps_what_moved_in_each_signal() -> None:
     assert [[c.term for c in x] for x in (both.rising, both.fading, both.new_actors)] == [
         ["drop insistence"], ["threat of force"], ["Ban Ki-moon"]]
     assert merge_changes(None, actor) == actor
+
+
+def test_a_backtest_raises_no_silence_in_a_feed_gap_and_counts_what_it_held_back(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "desk.yaml").write_text(MOMENT_RULES.replace("detect: [threshold, spike]", (
+        "detect: [threshold, spike, silence]\n    silence: {after: 2d, min_articles: 2}")))
+    lines = []
+    for day in range(14):  # 12 articles a day, at noon like the corpus; nothing on days 7 to 9
+        for i in range(0 if 7 <= day <= 9 else 12):
+            title = f"Norvania dock strike, day {day}" if day in (5, 6) and i < 2 else f"Markets, day {day}"
+            at = (T0 + timedelta(days=day, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lines.append({"id": f"a{day}-{i}", "title": title, "published_at": at, "source": f"s{i % 3}"})
+    stream = tmp_path / "in.jsonl"
+    stream.write_text("".join(json.dumps(a) + "\n" for a in lines))
+    sink = CollectingNotifier()
+    app = App(Settings(), load_rules([rules]), JsonlSource(stream), sink, nlp=None,
+              state_dir=tmp_path / "state", background_sender=False)
+    try:
+        app.run()
+        app.finish()
+    finally:
+        app.close()
+    # quiet from day 6: (6, 8], (7, 9] and (8, 10] hold days of the gap; (9, 11] is the first
+    # with the feed normal all along: the silence comes then, saying how long it has been
+    assert [(a.kind, (a.at - T0).days) for a in sink.alerts] == [("silence", 11)]
+    assert "(5d since the last one)" in sink.alerts[0].reason
+    held_back = app.metrics.suppressed.labels(kind="silence", reason="feed_degraded")._value.get()
+    assert held_back == 3
+    assert app.metrics.feed_notices.labels(kind="degraded")._value.get() == 1

@@ -68,6 +68,7 @@ class Engine:
         self.grace_s = grace_s
         self.states: dict[StoryKey, StoryState] = {}
         self.watermark = float("-inf")
+        self._feed_time = float("-inf")  # the newest article of the feed, matched or not
         self._delta = Delta()
         self._rules: dict[str, Rule] = {}
         self.use_rules(ruleset)
@@ -89,9 +90,17 @@ class Engine:
         return dropped
 
     def observe_feed(self, articles: Iterable[Article]) -> None:
-        """Count every decoded article, matched or not, toward the feed's rate."""
+        """Count every decoded article, matched or not, toward the feed's rate.
+
+        The feed moves event time too (once the batch's matches are in, see ``process``): a
+        story goes quiet while unmatched news keeps coming, and the backtest's tick at the
+        watermark must see that time pass.
+        """
+        articles = list(articles)
         self.feed.state, changed = self.feed.tracker.observe(self.feed.state, articles)
         self._delta.feed.update(changed)
+        if articles:
+            self._feed_time = max(self._feed_time, max(a.published_at.timestamp() for a in articles))
 
     def process(self, matches: Iterable[Match]) -> list[Alert]:
         alerts: list[Alert] = []
@@ -125,6 +134,7 @@ class Engine:
                 detector = self.detectors.get(kind)
                 if detector is not None:
                     alerts += self._alerts(rule, state, detector.observe(rule, state, event, now))
+        self.watermark = max(self.watermark, self._feed_time)
         self._delta.watermark = self.watermark
         return self._moment(alerts, self.watermark)
 

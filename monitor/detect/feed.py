@@ -5,11 +5,12 @@ t goes to bucket ceil(t / bucket_s), so a bucket holds (k-1, k] and day-dated ar
 noon fall where the windows ending at noon expect them), for the whole feed and per source.
 
 The usual rate of a period (start, end] is the mean rate over the ``baseline`` before
-``start`` (the part of it the tracker has seen; less than one ``window`` of history is no
-judgement). The period is degraded when any ``window``-long piece of it, counted back from
-``end``, got less than ``fraction`` of the usual count for a window, and the usual count is
-at least ``min_expected`` (a feed or source too small to judge is never degraded). A silence
-is told only for a quiet period in which the feed flowed normally all along.
+``start`` (the part of it the tracker has seen, the first article standing for the window
+before it; less than one ``window`` of history is no judgement). The period is degraded
+when any ``window``-long piece of it, counted back from ``end``, got less than
+``fraction`` of the usual count for a window, and the usual count is at least
+``min_expected`` (a feed or source too small to judge is never degraded). A silence is
+told only for a quiet period in which the feed flowed normally all along.
 
 The feed-level status (``FeedStatus``) reads the last ``window`` at each multiple of
 ``step_s`` before ``now`` and turns degraded and back with a ``FeedNotice``; the moments are
@@ -145,13 +146,13 @@ class FeedTracker:
     def expected(self, state: FeedState, start: float, keys: tuple[str, ...] = (ALL,),
                  own: tuple[float, ...] = ()) -> float | None:
         """The usual count for one window, from the baseline before ``start``; None when too young."""
-        if state.first is None:
-            return None
-        begin = max(start - self.p.baseline.total_seconds(), state.first - self.p.bucket_s)
-        span = start - begin
         window = self.p.window.total_seconds()
-        if span < window:
+        if state.first is None or start - state.first < window:
             return None
+        # the first article stands for the window before it: a day-dated feed's first day
+        # is a day of news, not an instant
+        begin = max(start - self.p.baseline.total_seconds(), state.first - window)
+        span = start - begin
         mine = sum(1 for t in own if begin < t <= start)
         return max(0, self.count(state, begin, start, keys) - mine) * window / span
 
