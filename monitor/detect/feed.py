@@ -12,7 +12,7 @@ when any ``window``-long piece of it, counted back from ``end``, got less than
 ``min_expected`` (a feed or source too small to judge is never degraded). A silence is
 told only for a quiet period in which the feed flowed normally all along.
 
-The feed-level status (``FeedStatus``) reads the last ``window`` at each multiple of
+The feed-level status (``FeedTracker.status``) reads the last ``window`` at each multiple of
 ``step_s`` before ``now`` and turns degraded and back with a ``FeedNotice``; the moments are
 fixed by the grid, so a backtest gives the same notices whatever its batches.
 """
