@@ -60,7 +60,8 @@ def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: 
     )
     f = settings.detect.feed
     feed = FeedParams(window=timedelta(seconds=f.window_s), baseline=timedelta(seconds=f.baseline_s),
-                      fraction=f.fraction, min_expected=f.min_expected, step_s=f.step_s)
+                      fraction=f.fraction, min_expected=f.min_expected, step_s=f.step_s,
+                      bucket_s=min(300.0, f.window_s / 12))
     engine = Engine(ruleset, grace_s=settings.detect.grace_s, feed=feed,
                     moments=MomentParams(hold_s=settings.detect.merge_hold_s))
     if settings.nlp.workers > 1 and nlp == "load" and model is not None:
