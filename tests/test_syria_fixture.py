@@ -1,5 +1,6 @@
 """The September 2013 Syria story of DESIGN.md on the real English model: two articles, two
-days apart; the second must bring a framing shift and a new actor (Ban Ki-moon, not Lavrov)."""
+days apart; the second must bring a framing shift and a new actor (Ban Ki-moon, not Lavrov),
+in one message with the threshold it crosses that day (one story-moment, one alert)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def alerts(nlp: Any) -> list[Alert]:
 
 
 def at_second(alerts: list[Alert], kind: str) -> Alert:
-    (alert,) = [a for a in alerts if a.kind == kind]
+    (alert,) = [a for a in alerts if kind in a.kinds]
     assert alert.at.isoformat() == "2013-09-14T10:00:00+00:00"
     assert alert.story == "us-syria-military"
     return alert
@@ -32,9 +33,10 @@ def at_second(alerts: list[Alert], kind: str) -> Alert:
 
 @pytest.mark.slow
 def test_the_story_builds_then_moves(alerts: list[Alert]) -> None:
-    assert [(a.kind, a.at.day) for a in alerts] == [
-        ("threshold", 12), ("threshold", 14), ("shift", 14), ("new_actor", 14)
+    assert [(a.kinds, a.at.day) for a in alerts] == [
+        (("threshold",), 12), (("threshold", "shift", "new_actor"), 14)
     ]
+    assert alerts[1].kind == "threshold" and len(alerts[1].reasons) == 3
 
 
 @pytest.mark.slow
@@ -58,4 +60,4 @@ def test_new_actor_is_ban_ki_moon_not_lavrov(alerts: list[Alert]) -> None:
     assert new.changes is not None
     assert [(c.term, c.articles) for c in new.changes.new_actors] == [("Ban Ki-moon", (SECOND,))]
     assert "Lavrov" not in new.summary
-    assert [a.id for a in new.articles] == [SECOND]
+    assert SECOND in [a.id for a in new.articles]

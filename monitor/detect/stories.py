@@ -9,6 +9,10 @@ tracking (docs/detectors.md "Stories" has the method, docs/quality.md its scores
   headline and lead terms, actors; the rule's own actors and keywords left out, every
   article of the rule has them) and joins the live story whose centroid is most similar,
   when the cosine similarity reaches ``JOIN``, or when it says too little to judge.
+* Under a narrow rule (not ``all``), an article that shares at least ``NARROW_JOIN`` with
+  a live story (plain cosine, no boost) joins it too: the desk wrote the rule for one story,
+  and an article that moves it on (new framing, new actors) belongs in its thread, where
+  shift and new_actor tell what changed (the seed example of DESIGN.md).
 * Otherwise it is an outlier: counted in the closest story (the rule matched it, after
   all) but kept out of its centroid, and remembered. When a later outlier is at least
   ``SEED`` similar to a remembered one, the two open a new story. One stray article never
@@ -54,6 +58,7 @@ from monitor.rules.schema import Rule
 JOIN = 0.45  # cosine similarity (times ``_fresh``) to a story's centroid, for a headline
 SHORT, POWER = 10, 0.8  # ... and for a text of n > SHORT features, JOIN * (SHORT / n) ** POWER
 SEED = 0.3  # cosine similarity of two outliers that open a new story together (narrow rules)
+NARROW_JOIN = 0.08  # a narrow rule's article joins a story this similar, unboosted (see _choose)
 BOOST = 4.0  # similarity to a story that has just had an article counts up to 1 + BOOST times
 RECENT_S = 3600.0  # half-life of that boost
 CONTINUE_S = 60.0  # an article that fits no story joins one that had an article this recently
@@ -114,12 +119,18 @@ class StoryAssigner:
         vector, at = dict(base.vector), event.at
         # candidates: the stories that share a feature; the dot products need only the shared
         length, (near, seen) = norm(vector), stories.sharing(vector)
-        scored = [(dot(seen, c.centroid) / (length * c.norm) * _fresh(at - c.last), c.last, c.name)
-                  for c in live if c.name in near and c.norm]
+        similar = [(dot(seen, c.centroid) / (length * c.norm), c) for c in live if c.name in near and c.norm]
+        scored = [(sim * _fresh(at - c.last), c.last, c.name) for sim, c in similar]
         latest = max(live, key=lambda c: (c.last, c.name))
         best, _, name = max(scored, default=(0.0, latest.last, latest.name))
         if best >= _join(len(vector)) or len(vector) < MIN_FEATURES:
             return replace(base, story=name, how=JOINED)
+        # A narrow rule was written for one story: an article that moves it on (new framing,
+        # new actors) stays in its thread when it shares this much with it, before any boost
+        # for recent activity; the feed's level, tuned to tell stories apart, is for `all` rules.
+        closest = max(similar, key=lambda s: (s[0], s[1].last, s[1].name), default=None)
+        if not rule.match.all and closest is not None and closest[0] >= NARROW_JOIN:
+            return replace(base, story=closest[1].name, how=JOINED)
         if 0 < at - latest.last <= CONTINUE_S:  # fits no story, in the middle of a burst of this one
             return replace(base, story=latest.name, how=JOINED)
         fresh = self._new_name(rule, stories, event, vector)
