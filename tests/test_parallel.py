@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from monitor.annotate.parallel import MIN_CHUNK, chunks
@@ -39,8 +41,9 @@ def test_two_workers_give_the_alerts_of_one_with_the_real_model() -> None:
 def test_workers_with_an_actor_only_ner_finds(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A fan-out (5 articles is one chunk; 20 copies are several) keeps NER-found actors."""
     lines = (FIRST_RUN / "articles.jsonl").read_text().splitlines()
-    articles = tmp_path / "a.jsonl"
-    articles.write_text("\n".join(lines * 4) + "\n")  # repeats are duplicates the engine drops
+    copies = [json.loads(line) | {"id": f"{json.loads(line)['id']}-{n}"} for n in range(4) for line in lines]
+    articles = tmp_path / "a.jsonl"  # fresh ids: a repeated id is dead-lettered as duplicate_id
+    articles.write_text("".join(json.dumps(a) + "\n" for a in copies))
     args = ("backtest", "--rules", str(FIRST_RUN / "rules.yaml"), "--articles", str(articles), "--json")
     one, two = cli(*args, "--workers", "1"), cli(*args, "--workers", "2")
     assert "nlp_workers_started" in two.stderr
