@@ -10,7 +10,8 @@ tracking (docs/detectors.md "Stories" has the method, docs/quality.md its scores
   article of the rule has them) and joins the live story whose centroid is most similar,
   when the cosine similarity reaches ``JOIN``, or when it says too little to judge.
 * Under a narrow rule (not ``all``), an article that shares at least ``NARROW_JOIN`` with
-  a live story (plain cosine, no boost) joins it too: the desk wrote the rule for one story,
+  a live story (plain cosine, no boost), or one of its actors, joins it too: the desk wrote
+  the rule for one story,
   and an article that moves it on (new framing, new actors) belongs in its thread, where
   shift and new_actor tell what changed (the seed example of DESIGN.md).
 * Otherwise it is an outlier: counted in the closest story (the rule matched it, after
@@ -128,9 +129,10 @@ class StoryAssigner:
         # A narrow rule was written for one story: an article that moves it on (new framing,
         # new actors) stays in its thread when it shares this much with it, before any boost
         # for recent activity; the feed's level, tuned to tell stories apart, is for `all` rules.
-        closest = max(similar, key=lambda s: (s[0], s[1].last, s[1].name), default=None)
-        if not rule.match.all and closest is not None and closest[0] >= NARROW_JOIN:
-            return replace(base, story=closest[1].name, how=JOINED)
+        if not rule.match.all:
+            home = _narrow_home(vector, similar)
+            if home is not None:
+                return replace(base, story=home, how=JOINED)
         if 0 < at - latest.last <= CONTINUE_S:  # fits no story, in the middle of a burst of this one
             return replace(base, story=latest.name, how=JOINED)
         fresh = self._new_name(rule, stories, event, vector)
@@ -234,6 +236,15 @@ class StoryAssigner:
     @staticmethod
     def _new_name(rule: Rule, stories: RuleStories, event: Event, vector: Vector) -> str:
         return f"{rule.id}/{_about(event.title, vector)}-{stories.next}"
+
+
+def _narrow_home(vector: Vector, similar: list[tuple[float, Cluster]]) -> str | None:
+    """The story a narrow rule's article continues: the most similar one that is at least
+    ``NARROW_JOIN`` similar or shares one of the article's actors (beyond the rule's own)."""
+    cast = [w for w in vector if w.startswith(ACTOR_PREFIX)]
+    fits = [(sim, c.last, c.name) for sim, c in similar
+            if sim >= NARROW_JOIN or any(w in c.centroid for w in cast)]
+    return max(fits)[2] if fits else None
 
 
 def _join(features: int) -> float:
