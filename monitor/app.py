@@ -77,7 +77,7 @@ def make_notifier(settings: Settings) -> Notifier:
     if settings.slack.configured:
         from monitor.notify.slack import SlackNotifier
 
-        return SlackNotifier.from_settings(settings.slack, settings.state.dir)
+        return SlackNotifier.from_settings(settings.slack, settings.state.location)
     return ConsoleNotifier()
 
 
@@ -107,9 +107,9 @@ class App:
     clock: Callable[[], float] = time.time  # the wall clock of the run loop
 
     def __post_init__(self) -> None:
-        directory = self.state_dir or self.settings.state.dir
-        self.store = Store(directory)
-        self.outbox = Outbox(directory)
+        where = self.state_dir or self.settings.state.location  # a backtest keeps its own
+        self.store = Store(where)
+        self.outbox = Outbox(where)
         pacing = UNPACED if self.notifier.name in LOCAL_NOTIFIERS else Pacing(
             rate=self.settings.slack.rate_per_s, burst=self.settings.slack.burst,
             retry_max_s=self.settings.slack.retry_max_s)

@@ -192,10 +192,8 @@ def _backtest(settings: Settings, args: argparse.Namespace) -> int:
 
 def _outbox(settings: Settings, command: str) -> int:
     from monitor.notify.outbox import Outbox
-    from monitor.state.store import Store
 
-    Store(settings.state.dir).close()  # creates the schema when new
-    outbox = Outbox(settings.state.dir)
+    outbox = Outbox(settings.state.location)  # creates the schema when new
     if command == "retry":
         print(f"requeued {outbox.requeue_parked()} parked alerts")
     else:

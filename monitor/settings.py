@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.errors import ConfigError
@@ -57,6 +57,24 @@ class RulesSettings(_Section):
 
 class StateSettings(_Section):
     dir: Path = Path(".story-monitor/")
+    url: str | None = None  # default: the SQLite file in dir; postgresql://... shares state
+
+    @field_validator("url")
+    @classmethod
+    def _known_url(cls, value: str | None) -> str | None:
+        sqlite_file = value is not None and value.startswith("sqlite:///") and value.endswith(".sqlite")
+        if value and not (sqlite_file or value.startswith(("postgresql://", "postgres://"))):
+            raise ValueError("state.url: use postgresql://user@host:port/db or sqlite:///path/file.sqlite")
+        return value or None
+
+    @property
+    def location(self) -> Path | str:
+        """What the store opens: a ``postgresql://`` URL, a ``.sqlite`` file, or the directory ``dir``."""
+        if self.url is None:
+            return self.dir
+        if self.url.startswith("sqlite:///"):
+            return Path(self.url.removeprefix("sqlite:///"))
+        return self.url
     maintenance_interval_s: float = Field(default=600.0, gt=0)
     outbox_retention_s: float = Field(default=30 * 86400.0, gt=0)  # delivered alerts kept this long
     vacuum_interval_s: float = Field(default=86_400.0, gt=0)  # VACUUM at most this often

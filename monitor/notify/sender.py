@@ -93,7 +93,9 @@ class Sender:
         wait = self.bucket.take()
         if wait > 0:
             return wait
-        self.outbox.begin(item.seq)
+        item = self.outbox.claim(now)  # the peeked alert, or another when a sender elsewhere has it
+        if item is None:
+            return 0.05
         try:
             delivery = self.notifier.send(item.alert, maybe_sent=item.maybe_sent)
         except DeliveryError as exc:

@@ -80,7 +80,8 @@ class SlackNotifier:
     ) -> SlackNotifier | WebhookNotifier:
         """The notifier the settings ask for: the Web API with a token, else the incoming webhook.
 
-        ``store`` is the state directory (or a ThreadStore); without it, thread ids live in memory.
+        ``store`` is the state directory, a ``postgresql://`` URL (or a ThreadStore); without it,
+        thread ids live in memory.
         """
         if settings.token is None:
             if settings.webhook_url is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 from monitor.detect.state import StoryState
 from monitor.errors import ConfigError
 from monitor.service.post import Poster
+from monitor.state.store import Store
 
 DAY_S = 86_400.0
 TOP_STORIES = 5
@@ -52,13 +52,9 @@ class Growth:
     before: int
 
 
-def day_alerts(conn: sqlite3.Connection, start: float, end: float) -> list[AlertCount]:
+def day_alerts(store: Store, start: float, end: float) -> list[AlertCount]:
     """Alerts queued in ``[start, end)`` (wall time), by rule and kind."""
-    rows = conn.execute(
-        "SELECT rule, kind, COUNT(*) FROM outbox WHERE created >= ? AND created < ?"
-        " GROUP BY rule, kind ORDER BY rule, kind", (start, end),
-    )
-    return [AlertCount(str(r), str(k), int(n)) for r, k, n in rows]
+    return [AlertCount(r, k, n) for r, k, n in store.alert_counts(start, end)]
 
 
 def growth(states: Mapping[tuple[str, str], StoryState], end: float, top: int = TOP_STORIES) -> list[Growth]:
@@ -109,17 +105,15 @@ class Digest:
         if day is None:
             return False
         end = datetime.combine(day, self.at).timestamp()
-        conn = self.app.store.conn
-        text = render(day, day_alerts(conn, end - DAY_S, end), growth(self.app.pipeline.engine.states, end))
+        store = self.app.store
+        text = render(day, day_alerts(store, end - DAY_S, end), growth(self.app.pipeline.engine.states, end))
         self._remember(day)  # at most once a day: a failed post is logged, not repeated
         self.poster.post(self.channel, text, what="digest")
         return True
 
     def _last(self) -> date | None:
-        row = self.app.store.conn.execute("SELECT value FROM meta WHERE key=?", (META_KEY,)).fetchone()
-        return None if row is None else date.fromisoformat(row[0])
+        value = self.app.store.get_meta(META_KEY)
+        return None if value is None else date.fromisoformat(value)
 
     def _remember(self, day: date) -> None:
-        self.app.store.conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, day.isoformat())
-        )
+        self.app.store.put_meta(META_KEY, day.isoformat())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -113,15 +112,10 @@ class Maintenance:
             done["deleted"] = self.app.store.evict_events(cutoffs)
         retention = self.app.settings.state.outbox_retention_s
         done["pruned"] = self.app.store.prune_outbox(time.time() - retention)
-        conn = self.app.store.conn
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            if self.clock() - self._last_vacuum >= self.vacuum_interval_s:
-                conn.execute("VACUUM")
-                self._last_vacuum = self.clock()
-                done["vacuumed"] = 1
-        except sqlite3.OperationalError as exc:  # another connection busy: next time
-            log.warning("maintenance_deferred", extra={"error": str(exc)})
+        vacuum = self.clock() - self._last_vacuum >= self.vacuum_interval_s
+        if self.app.store.maintain(vacuum) and vacuum:  # deferred when another connection is busy
+            self._last_vacuum = self.clock()
+            done["vacuumed"] = 1
         log.info("maintenance", extra=done)
         return done
 

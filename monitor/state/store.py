@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +15,10 @@ from monitor.detect.moments import Moments
 from monitor.detect.state import Event
 from monitor.model import Alert
 from monitor.state import codec
+from monitor.state.db import DB_NAME, Db, connect, open_db
 
-DB_NAME = "state.sqlite"
+__all__ = ["DB_NAME", "Offsets", "Restored", "Store", "connect"]
 Offsets = Mapping[tuple[str, int], int]  # (source, partition) -> next offset to read
-
-
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in WAL mode, shared-nothing: open one per thread."""
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes; see README
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
 
 
 @dataclass(frozen=True)
@@ -42,102 +32,107 @@ class Restored:
 
 
 class Store:
-    """Owns the SQLite file under ``state.dir``; the main loop is its only writer of windows."""
+    """The state of ``state.url`` (a SQLite file in ``state.dir`` by default, or PostgreSQL).
 
-    def __init__(self, directory: Path | str) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / DB_NAME
-        self.conn = connect(self.path)
-        schema = resources.files("monitor.state").joinpath("schema.sql").read_text()
-        self.conn.executescript(schema)
+    The main loop is its only writer of windows; every batch is one transaction.
+    """
+
+    def __init__(self, where: Path | str | Db) -> None:
+        self.db: Db = open_db(where) if isinstance(where, Path | str) else where
+
+    @property
+    def conn(self) -> Any:
+        """The backend's own connection (for SQLite: ``sqlite3.Connection``)."""
+        return getattr(self.db, "conn", None)
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
     def offsets(self, source: str) -> dict[int, int]:
-        rows = self.conn.execute("SELECT partition, next_offset FROM offsets WHERE source=?", (source,))
+        rows = self.db.execute("SELECT partition, next_offset FROM offsets WHERE source=?", (source,))
         return {int(p): int(o) for p, o in rows}
 
     def commit(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
         """Write state, alerts and the offsets they reflect atomically; returns alerts queued."""
         queued = 0
         now = time.time()
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        c = self.db
+        with c.transaction():
             for rule in delta.dropped_rules:
-                c.execute("DELETE FROM events WHERE rule=?", (rule,))
-                c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
-                c.execute("DELETE FROM stories WHERE rule=?", (rule,))
+                self._drop_rule(rule)
             c.executemany(
-                "INSERT OR IGNORE INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)",
+                "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
+                " ON CONFLICT DO NOTHING",
                 [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in delta.events],
             )
             for rule, story in delta.dropped_stories:
                 c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
                 c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
             c.executemany(
-                "INSERT OR REPLACE INTO detectors (rule, story, data) VALUES (?,?,?)",
+                "INSERT INTO detectors (rule, story, data) VALUES (?,?,?)"
+                " ON CONFLICT (rule, story) DO UPDATE SET data=excluded.data",
                 [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
             )
             for alert in alerts:
                 cur = c.execute(
-                    "INSERT OR IGNORE INTO outbox (key, channel, rule, story, kind, at, payload, created)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO outbox (key, channel, rule, story, kind, at, payload, created)"
+                    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (alert.key, alert.channel, alert.rule, alert.story, alert.kind,
                      alert.at.timestamp(), alert.model_dump_json(), now),
                 )
                 queued += cur.rowcount
             gone = [(rule,) for rule, data in delta.stories.items() if data is None]
             c.executemany("DELETE FROM stories WHERE rule=?", gone)
-            c.executemany("INSERT OR REPLACE INTO stories (rule, data) VALUES (?,?)",
+            c.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
+                          " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
                           [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
             if delta.watermark is not None and delta.watermark != float("-inf"):
-                self._meta(c, "watermark", repr(delta.watermark))
-            self._feed_and_moments(c, delta)
+                self.put_meta("watermark", repr(delta.watermark))
+            self._feed_and_moments(delta)
             c.executemany(
-                "INSERT OR REPLACE INTO offsets (source, partition, next_offset) VALUES (?,?,?)",
+                "INSERT INTO offsets (source, partition, next_offset) VALUES (?,?,?)"
+                " ON CONFLICT (source, partition) DO UPDATE SET next_offset=excluded.next_offset",
                 [(s, p, o) for (s, p), o in offsets.items()],
             )
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
         return queued
 
-    @classmethod
-    def _feed_and_moments(cls, c: sqlite3.Connection, delta: Delta) -> None:
+    def _feed_and_moments(self, delta: Delta) -> None:
         """The feed's counts and status, and the alerts held for their story-moment."""
-        c.executemany("INSERT OR REPLACE INTO feed (source, bucket, n) VALUES (?,?,?)",
-                      codec.feed_rows(delta.feed))
+        self.db.executemany("INSERT INTO feed (source, bucket, n) VALUES (?,?,?)"
+                            " ON CONFLICT (source, bucket) DO UPDATE SET n=excluded.n",
+                            codec.feed_rows(delta.feed))
         if delta.feed_state is not None:
-            cls._meta(c, "feed", codec.encode_feed(delta.feed_state))
+            self.put_meta("feed", codec.encode_feed(delta.feed_state))
             kept = [min(v) for v in delta.feed_state.counts.values() if v]
             if kept:
-                c.execute("DELETE FROM feed WHERE bucket < ?", (min(kept),))
+                self.db.execute("DELETE FROM feed WHERE bucket < ?", (min(kept),))
         if delta.moments is not None:
-            c.execute("DELETE FROM held")
-            c.executemany("INSERT INTO held (key, payload) VALUES (?,?)", codec.encode_held(delta.moments))
+            self.db.execute("DELETE FROM held")
+            self.db.executemany("INSERT INTO held (key, payload) VALUES (?,?)",
+                                codec.encode_held(delta.moments))
 
-    @staticmethod
-    def _meta(c: sqlite3.Connection, key: str, value: str) -> None:
-        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
+    def _drop_rule(self, rule: str) -> None:
+        for table in ("events", "detectors", "stories"):
+            self.db.execute(f"DELETE FROM {table} WHERE rule=?", (rule,))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?,?)"
+                        " ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value))
 
     def restore(self, fingerprints: Mapping[str, str]) -> Restored:
         """Load the state of rules whose fingerprint is unchanged; drop the rest."""
-        c = self.conn
-        known = dict(c.execute("SELECT rule, fingerprint FROM rules").fetchall())
-        stale = [r for r, f in known.items() if fingerprints.get(r) != f]
-        c.execute("BEGIN IMMEDIATE")
-        self._split_stories(c)
-        for rule in stale:
-            c.execute("DELETE FROM events WHERE rule=?", (rule,))
-            c.execute("DELETE FROM detectors WHERE rule=?", (rule,))
-            c.execute("DELETE FROM stories WHERE rule=?", (rule,))
-        c.execute("DELETE FROM rules")
-        c.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
-        c.execute("COMMIT")
+        c = self.db
+        with c.transaction():
+            known = dict(c.execute("SELECT rule, fingerprint FROM rules").fetchall())
+            stale = [r for r, f in known.items() if fingerprints.get(r) != f]
+            self._split_stories()
+            for rule in stale:
+                self._drop_rule(rule)
+            self._put_rules(fingerprints)
         events = [
             (r, s, Event.from_json(json.loads(d)))
             for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at")
@@ -145,43 +140,56 @@ class Store:
         states = {(r, s): codec.decode_detectors(d)
                   for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
         stories = {r: json.loads(d) for r, d in c.execute("SELECT rule, data FROM stories")}
-        meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
-        watermark = float(meta["watermark"]) if "watermark" in meta else None
-        feed = codec.decode_feed(meta.get("feed"), c.execute("SELECT source, bucket, n FROM feed"))
+        watermark = self.get_meta("watermark")
+        feed = codec.decode_feed(self.get_meta("feed"), c.execute("SELECT source, bucket, n FROM feed"))
+        # rowid: SQLite's own insertion order; the PostgreSQL schema spells it out as a column
         moments = codec.decode_held(c.execute("SELECT key, payload FROM held ORDER BY rowid"))
-        return Restored(events, states, stories, watermark, feed, moments)
+        at = None if watermark is None else float(watermark)
+        return Restored(events, states, stories, at, feed, moments)
 
-    @staticmethod
-    def _split_stories(c: sqlite3.Connection) -> None:
+    def _split_stories(self) -> None:
         """Earlier versions kept every rule's stories in one document: one row a rule now."""
-        row = c.execute("SELECT value FROM meta WHERE key='stories'").fetchone()
-        if row is None:
+        old_json = self.get_meta("stories")
+        if old_json is None:
             return
-        old = json.loads(row[0])
-        c.executemany("INSERT OR IGNORE INTO stories (rule, data) VALUES (?,?)",
-                      [(rule, json.dumps(data)) for rule, data in old.items() if isinstance(data, dict)])
-        c.execute("DELETE FROM meta WHERE key='stories'")
+        old = json.loads(old_json)
+        rows = [(rule, json.dumps(data)) for rule, data in old.items() if isinstance(data, dict)]
+        self.db.executemany("INSERT INTO stories (rule, data) VALUES (?,?) ON CONFLICT DO NOTHING", rows)
+        self.db.execute("DELETE FROM meta WHERE key='stories'")
+
+    def _put_rules(self, fingerprints: Mapping[str, str]) -> None:
+        self.db.execute("DELETE FROM rules")
+        self.db.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
 
     def remember_rules(self, fingerprints: Mapping[str, str]) -> None:
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        c.execute("DELETE FROM rules")
-        c.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
-        c.execute("COMMIT")
+        with self.db.transaction():
+            self._put_rules(fingerprints)
 
     def evict_events(self, cutoffs: Mapping[str, float]) -> int:
         """Delete events older than each rule's cutoff (epoch seconds)."""
         gone = 0
         for rule, before in cutoffs.items():
-            gone += self.conn.execute("DELETE FROM events WHERE rule=? AND at<=?", (rule, before)).rowcount
+            gone += self.db.execute("DELETE FROM events WHERE rule=? AND at<=?", (rule, before)).rowcount
         return gone
 
     def prune_outbox(self, sent_before: float) -> int:
         """Forget delivered alerts sent before ``sent_before`` (wall clock); parked ones stay."""
-        return self.conn.execute(
+        return self.db.execute(
             "DELETE FROM outbox WHERE status='sent' AND sent_at < ?", (sent_before,)
         ).rowcount
 
     def outbox_pending(self) -> int:
-        row = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending','sending')")
+        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending','sending')")
         return int(row.fetchone()[0])
+
+    def alert_counts(self, start: float, end: float) -> list[tuple[str, str, int]]:
+        """(rule, kind, alerts) queued in ``[start, end)`` (wall time)."""
+        rows = self.db.execute(
+            "SELECT rule, kind, COUNT(*) FROM outbox WHERE created >= ? AND created < ?"
+            " GROUP BY rule, kind ORDER BY rule, kind", (start, end),
+        )
+        return [(str(r), str(k), int(n)) for r, k, n in rows]
+
+    def maintain(self, vacuum: bool) -> bool:
+        """The backend's housekeeping (SQLite: truncate the WAL, VACUUM); False when deferred."""
+        return self.db.maintain(vacuum)
