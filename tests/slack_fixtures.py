@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from monitor.notify.outbox import Outbox
 from monitor.notify.sender import Pacing, Sender
 from monitor.notify.slack import SlackNotifier, ThreadStore, web_client
 from monitor.settings import SlackSettings
-from monitor.state.store import DB_NAME, Store
+from monitor.state.store import Store
 
 T0 = datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
 FAST = Pacing(rate=20.0, burst=2, retry_base_s=0.05, retry_max_s=0.5)
@@ -93,7 +92,7 @@ def samples() -> dict[str, Alert]:
     }
 
 
-def commit(directory: Path, *alerts: Alert) -> int:
+def commit(directory: Path | str, *alerts: Alert) -> int:
     """Put alerts in the outbox the way the run loop does."""
     store = Store(directory)
     try:
@@ -108,24 +107,24 @@ def settings(fake: FakeSlack, **kw: Any) -> SlackSettings:
     return SlackSettings(**values)
 
 
-def notifier(fake: FakeSlack, directory: Path | None = None, **kw: Any) -> SlackNotifier:
+def notifier(fake: FakeSlack, directory: Path | str | None = None, **kw: Any) -> SlackNotifier:
     slack = settings(fake, **kw)
     threads = ThreadStore.at(directory) if directory is not None else ThreadStore()
     return SlackNotifier(web_client(slack), threads, slack.default_channel)
 
 
-def sender(directory: Path, notify: Any, pacing: Pacing = FAST, **kw: Any) -> Sender:
-    Store(directory).close()  # the schema
+def sender(directory: Path | str, notify: Any, pacing: Pacing = FAST, **kw: Any) -> Sender:
+    """A sender on the state of ``directory`` (a state directory or a ``postgresql://`` URL)."""
     return Sender(Outbox(directory), notify, pacing, **kw)
 
 
-def statuses(directory: Path) -> dict[str, tuple[str, str | None]]:
+def statuses(directory: Path | str) -> dict[str, tuple[str, str | None]]:
     """Alert key -> (outbox status, last error)."""
-    conn = sqlite3.connect(directory / DB_NAME)
+    outbox = Outbox(directory)
     try:
-        return {k: (s, e) for k, s, e in conn.execute("SELECT key, status, last_error FROM outbox")}
+        return outbox.statuses()
     finally:
-        conn.close()
+        outbox.close()
 
 
 def keys(messages: list[dict[str, Any]]) -> list[str]:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from fakeslack import FakeSlack
+from postgres_fixtures import postgres_server as postgres_server  # the fixtures: one server a session
+from postgres_fixtures import postgres_url as postgres_url
+from postgres_fixtures import state_at as state_at
 from pydantic import SecretStr
 from slack_fixtures import FAST, alert, commit, keys, notifier, sender, statuses
 
@@ -137,38 +140,40 @@ class CrashAfterPost:
 
 @pytest.mark.parametrize("threaded", [False, True])
 def test_a_crash_between_post_and_record_leaves_no_duplicate(
-    fake: FakeSlack, tmp_path: Path, threaded: bool
+    fake: FakeSlack, state_at: Path | str, threaded: bool
 ) -> None:
     first = [alert(1)] if threaded else []
-    commit(tmp_path, *first)
-    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=5)
-    commit(tmp_path, alert(2))
+    commit(state_at, *first)
+    assert sender(state_at, notifier(fake, state_at)).drain(timeout_s=5)
+    commit(state_at, alert(2))
+    crashed = sender(state_at, CrashAfterPost(notifier(fake, state_at)))
     with pytest.raises(Crash):
-        sender(tmp_path, CrashAfterPost(notifier(fake, tmp_path))).step()
-    assert statuses(tmp_path)[alert(2).key][0] == "sending"
+        crashed.step()
+    crashed.outbox.close()  # the process is gone, and its connection (and locks) with it
+    assert statuses(state_at)[alert(2).key][0] == "sending"
 
-    after = sender(tmp_path, notifier(fake, tmp_path))  # the restart: new objects, same state dir
+    after = sender(state_at, notifier(fake, state_at))  # the restart: new objects, same state dir
     assert after.drain(timeout_s=10)
     assert keys(fake.messages) == [a.key for a in [*first, alert(2)]]
-    assert statuses(tmp_path)[alert(2).key][0] == "sent"
+    assert statuses(state_at)[alert(2).key][0] == "sent"
     if threaded:
         assert fake.messages[1]["thread_ts"] == fake.messages[0]["ts"]
 
 
 def test_a_lost_answer_then_restart_leaves_no_duplicate_and_keeps_the_thread(
-    fake: FakeSlack, tmp_path: Path
+    fake: FakeSlack, state_at: Path | str
 ) -> None:
-    commit(tmp_path, alert(1))
+    commit(state_at, alert(1))
     fake.drop_response_after_store()
-    sender(tmp_path, notifier(fake, tmp_path)).step()  # posted, but the answer is lost
-    assert len(fake.messages) == 1 and statuses(tmp_path)[alert(1).key][0] == "sending"
+    sender(state_at, notifier(fake, state_at)).step()  # posted, but the answer is lost
+    assert len(fake.messages) == 1 and statuses(state_at)[alert(1).key][0] == "sending"
 
-    commit(tmp_path, alert(2))
-    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+    commit(state_at, alert(2))
+    assert sender(state_at, notifier(fake, state_at)).drain(timeout_s=10)
     parent, reply = fake.messages
     assert keys([parent, reply]) == [alert(1).key, alert(2).key]
     assert reply["thread_ts"] == parent["ts"]
-    assert statuses(tmp_path)[alert(1).key][0] == "sent"
+    assert statuses(state_at)[alert(1).key][0] == "sent"
 
 
 FIRST_FAILURES: dict[str, Callable[[FakeSlack], object]] = {
@@ -188,40 +193,42 @@ FIRST_FAILURES: dict[str, Callable[[FakeSlack], object]] = {
     ("timed_out", "sending", 1),  # stored, then no answer before the client's timeout
 ])
 def test_a_retry_checks_for_a_duplicate_only_when_the_failure_may_have_posted(
-    fake: FakeSlack, tmp_path: Path, failure: str, status: str, lookups: int
+    fake: FakeSlack, state_at: Path | str, failure: str, status: str, lookups: int
 ) -> None:
     fake.add_channel("#ports-desk")  # so that any duplicate check reaches conversations.history
-    commit(tmp_path, alert(1))
+    commit(state_at, alert(1))
     FIRST_FAILURES[failure](fake)
-    send = sender(tmp_path, notifier(fake, tmp_path, timeout_s=2.0))  # a slow answer is not a lost one
+    send = sender(state_at, notifier(fake, state_at, timeout_s=2.0))  # a slow answer is not a lost one
     send.step()
-    assert statuses(tmp_path)[alert(1).key][0] == status
+    assert statuses(state_at)[alert(1).key][0] == status
 
     assert send.drain(timeout_s=10)
     assert len(fake.requests_for("conversations.history")) == lookups
     assert keys(fake.messages) == [alert(1).key]
-    assert statuses(tmp_path)[alert(1).key][0] == "sent"
+    assert statuses(state_at)[alert(1).key][0] == "sent"
 
 
-def test_a_rate_limited_duplicate_check_is_made_again_before_posting(fake: FakeSlack, tmp_path: Path) -> None:
-    commit(tmp_path, alert(1))
+def test_a_rate_limited_duplicate_check_is_made_again_before_posting(
+    fake: FakeSlack, state_at: Path | str
+) -> None:
+    commit(state_at, alert(1))
     fake.drop_response_after_store()  # posted, answer lost
     fake.fail_next(status=429, method="conversations.history")  # the check itself is refused
-    send = sender(tmp_path, notifier(fake, tmp_path), replace(FAST, retry_base_s=0.0))  # retry at once
+    send = sender(state_at, notifier(fake, state_at), replace(FAST, retry_base_s=0.0))  # retry at once
     send.step()
     send.step()
-    assert statuses(tmp_path)[alert(1).key] == ("sending", "ratelimited")  # still in doubt
+    assert statuses(state_at)[alert(1).key] == ("sending", "ratelimited")  # still in doubt
 
     assert send.drain(timeout_s=10)
     assert [r["status"] for r in fake.requests_for("conversations.history")] == [429, 200]
     assert keys(fake.messages) == [alert(1).key]
 
 
-def test_threads_survive_a_restart(fake: FakeSlack, tmp_path: Path) -> None:
-    commit(tmp_path, alert(1), alert(2))
-    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
-    commit(tmp_path, alert(3, kind="shift"))
-    assert sender(tmp_path, notifier(fake, tmp_path)).drain(timeout_s=10)
+def test_threads_survive_a_restart(fake: FakeSlack, state_at: Path | str) -> None:
+    commit(state_at, alert(1), alert(2))
+    assert sender(state_at, notifier(fake, state_at)).drain(timeout_s=10)
+    commit(state_at, alert(3, kind="shift"))
+    assert sender(state_at, notifier(fake, state_at)).drain(timeout_s=10)
     parent = fake.messages[0]
     assert keys(fake.thread("#ports-desk", parent["ts"])) == [
         alert(1).key, alert(2).key, alert(3, kind="shift").key]

@@ -1,19 +1,25 @@
-"""The state store: one transaction per batch; stories keep their windows across restarts."""
+"""The state store: one transaction per batch; stories keep their windows across restarts.
+
+Every test runs on both backends: a SQLite file and a real PostgreSQL server.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from builders import item, matches, rule, ruleset
+from postgres_fixtures import postgres_server as postgres_server  # the fixtures: one server a session
+from postgres_fixtures import postgres_url as postgres_url
+from postgres_fixtures import state_at as state_at
 
 from monitor.detect.engine import Engine
 from monitor.state.store import Store
 
 
-def test_story_without_detector_state_keeps_its_events(tmp_path: Path) -> None:
+def test_story_without_detector_state_keeps_its_events(state_at: Path | str) -> None:
     r = rule(count=10)  # never fires: its detector state stays small
     engine = Engine(ruleset(r))
-    store = Store(tmp_path)
+    store = Store(state_at)
     engine.process(matches("r", item("1", 0), item("2", 1)))
     store.commit({("f", -1): 2}, engine.take_delta(), [])
     engine.process(matches("r", item("3", 2)))
@@ -23,10 +29,10 @@ def test_story_without_detector_state_keeps_its_events(tmp_path: Path) -> None:
     assert store.offsets("f") == {-1: 3}
 
 
-def test_evicted_stories_leave_the_database(tmp_path: Path) -> None:
+def test_evicted_stories_leave_the_database(state_at: Path | str) -> None:
     r = rule(window_h=1, cooldown_h=1)
     engine = Engine(ruleset(r), grace_s=0)
-    store = Store(tmp_path)
+    store = Store(state_at)
     engine.process(matches("r", item("1", 0)))
     store.commit({}, engine.take_delta(), [])
     engine.evict(now=item("x", 100).article.published_at.timestamp())
@@ -34,9 +40,9 @@ def test_evicted_stories_leave_the_database(tmp_path: Path) -> None:
     assert store.restore({r.id: r.state_fingerprint}).events == []
 
 
-def test_changed_rule_drops_its_state_on_restore(tmp_path: Path) -> None:
+def test_changed_rule_drops_its_state_on_restore(state_at: Path | str) -> None:
     engine = Engine(ruleset(rule()))
-    store = Store(tmp_path)
+    store = Store(state_at)
     store.remember_rules({"r": rule().state_fingerprint})
     engine.process(matches("r", item("1", 0)))
     store.commit({}, engine.take_delta(), [])
@@ -45,7 +51,7 @@ def test_changed_rule_drops_its_state_on_restore(tmp_path: Path) -> None:
     assert store.restore({"r": changed.state_fingerprint}).events == []
 
 
-def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
+def test_delivered_alerts_are_pruned_after_retention(state_at: Path | str) -> None:
     import time
 
     from monitor.detect.engine import Delta
@@ -54,9 +60,9 @@ def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
     engine = Engine(ruleset(rule(count=1)))
     alerts = engine.process(matches("r", item("1", 0, story_id="s1"), item("2", 1, story_id="s2")))
     assert len(alerts) == 2
-    store = Store(tmp_path)
+    store = Store(state_at)
     store.commit({}, Delta(), alerts)
-    outbox = Outbox(tmp_path)
+    outbox = Outbox(state_at)
     first = outbox.next_ready(time.time())
     assert first is not None
     outbox.sent(first.seq, "1.0")
@@ -65,10 +71,10 @@ def test_delivered_alerts_are_pruned_after_retention(tmp_path: Path) -> None:
     assert outbox.counts() == {"pending": 1}
 
 
-def test_a_commit_writes_the_stories_of_the_rules_its_batch_touched(tmp_path: Path) -> None:
+def test_a_commit_writes_the_stories_of_the_rules_its_batch_touched(state_at: Path | str) -> None:
     a, b = rule("ra"), rule("rb")
     fingerprints = {r.id: r.state_fingerprint for r in (a, b)}
-    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    engine, store = Engine(ruleset(a, b)), Store(state_at)
     engine.process(matches("ra", item("1", 0, terms=("port", "strike"))) +
                    matches("rb", item("2", 0, terms=("rail", "strike"))))
     first = engine.take_delta()
@@ -87,9 +93,9 @@ def test_a_commit_writes_the_stories_of_the_rules_its_batch_touched(tmp_path: Pa
     assert again.stories.to_json() == engine.stories.to_json()
 
 
-def test_stories_of_a_changed_or_removed_rule_leave_the_database(tmp_path: Path) -> None:
+def test_stories_of_a_changed_or_removed_rule_leave_the_database(state_at: Path | str) -> None:
     a, b = rule("ra"), rule("rb")
-    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    engine, store = Engine(ruleset(a, b)), Store(state_at)
     store.remember_rules({r.id: r.state_fingerprint for r in (a, b)})
     engine.process(matches("ra", item("1", 0)) + matches("rb", item("2", 0)))
     store.commit({}, engine.take_delta(), [])
@@ -103,20 +109,20 @@ def test_stories_of_a_changed_or_removed_rule_leave_the_database(tmp_path: Path)
     delta = engine.take_delta()
     assert delta.stories.get("rb", "kept") is None
     store.commit({}, delta, [])
-    assert store.conn.execute("SELECT rule FROM stories").fetchall() == []
+    assert store.db.execute("SELECT rule FROM stories").fetchall() == []
 
 
-def test_stories_kept_in_one_document_by_earlier_versions_are_split_on_restore(tmp_path: Path) -> None:
+def test_stories_kept_in_one_document_by_earlier_versions_are_split_on_restore(state_at: Path | str) -> None:
     import json
 
     a, b = rule("ra"), rule("rb")
-    engine, store = Engine(ruleset(a, b)), Store(tmp_path)
+    engine, store = Engine(ruleset(a, b)), Store(state_at)
     engine.process(matches("ra", item("1", 0)) + matches("rb", item("2", 0)))
     store.commit({}, engine.take_delta(), [])
     whole = engine.stories.to_json()
-    store.conn.execute("DELETE FROM stories")
-    store.conn.execute("INSERT INTO meta (key, value) VALUES ('stories', ?)", (json.dumps(whole),))
+    store.db.execute("DELETE FROM stories")
+    store.db.execute("INSERT INTO meta (key, value) VALUES ('stories', ?)", (json.dumps(whole),))
     restored = store.restore({"ra": a.state_fingerprint, "rb": b.state_fingerprint})
     assert restored.stories == whole
-    assert store.conn.execute("SELECT count(*) FROM meta WHERE key='stories'").fetchone() == (0,)
+    assert store.db.execute("SELECT count(*) FROM meta WHERE key='stories'").fetchone() == (0,)
     assert store.restore({"ra": a.state_fingerprint, "rb": b.state_fingerprint}).stories == whole
