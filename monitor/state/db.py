@@ -164,7 +164,8 @@ class PostgresDb:
         self.conn.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
 
     def maintain(self, vacuum: bool) -> bool:
-        return True  # autovacuum looks after the server
+        """Nothing done here (False): the server's autovacuum looks after its tables."""
+        return False
 
     def close(self) -> None:
         self.conn.close()
