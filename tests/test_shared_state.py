@@ -142,3 +142,19 @@ def test_run_on_postgres_gives_the_sqlite_alerts_and_a_restart_resumes_without_r
     assert sorted(printed) == sorted(ln for ln in on_sqlite.stdout.splitlines() if ln.startswith("["))
     assert len(printed) == len(expected)  # every alert once, none repeated by the restart
     assert not (tmp_path / "pg-dir" / "state.sqlite").exists()
+
+
+@pytest.mark.postgres
+def test_a_broken_postgres_connection_fails_one_call_and_the_next_reconnects(postgres_url: str) -> None:
+    import psycopg
+
+    store = Store(postgres_url)
+    store.put_meta("k", "v")
+    pid = store.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart would
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+    with pytest.raises(psycopg.OperationalError):
+        store.get_meta("k")
+    assert store.get_meta("k") == "v"
+    assert store.db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    store.close()

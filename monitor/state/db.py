@@ -124,19 +124,33 @@ class SqliteDb:
 
 
 class PostgresDb:
-    """A PostgreSQL database shared by several processes (psycopg 3, autocommit between transactions)."""
+    """A PostgreSQL database shared by several processes (psycopg 3, autocommit between transactions).
+
+    A call on a connection that broke (the server restarted, a proxy cut it) fails; the next
+    call opens a new connection. Session locks die with the old connection.
+    """
 
     kind = "postgres"
 
     def __init__(self, url: str) -> None:
+        self.url = url
+        self._sql: dict[str, str] = {}
+        self.conn = self._connect()
+
+    def _connect(self) -> Any:
         import psycopg
 
-        self.url = url
-        self.conn = psycopg.connect(url, autocommit=True)
-        self._sql: dict[str, str] = {}
-        with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            self.conn.execute(_schema("schema-postgres.sql").encode())
+        conn = psycopg.connect(self.url, autocommit=True)
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            conn.execute(_schema("schema-postgres.sql").encode())
+        return conn
+
+    def _live(self) -> Any:
+        if self.conn.broken:
+            log.warning("postgres_reconnect", extra={"reason": "connection_broken"})
+            self.conn = self._connect()
+        return self.conn
 
     def _pg(self, sql: str) -> str:
         found = self._sql.get(sql)
@@ -145,23 +159,24 @@ class PostgresDb:
         return found
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return self.conn.execute(self._pg(sql), tuple(params))
+        return self._live().execute(self._pg(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [tuple(r) for r in rows]
         if batch:
-            self.conn.cursor().executemany(self._pg(sql), batch)
+            self._live().cursor().executemany(self._pg(sql), batch)
 
     def transaction(self) -> Any:
-        return self.conn.transaction()
+        return self._live().transaction()
 
     def try_lock(self, name: str) -> bool:
         """A session advisory lock: held until :meth:`unlock` or until this connection ends."""
-        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (_key(name),)).fetchone()
+        row = self._live().execute("SELECT pg_try_advisory_lock(%s)", (_key(name),)).fetchone()
         return bool(row and row[0])
 
     def unlock(self, name: str) -> None:
-        self.conn.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
+        if not self.conn.broken:  # a lock of a broken connection went with it
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
 
     def maintain(self, vacuum: bool) -> bool:
         """Nothing done here (False): the server's autovacuum looks after its tables."""
