@@ -288,13 +288,13 @@ def test_a_drain_at_shutdown_waits_for_the_send_in_flight(fake: FakeSlack, tmp_p
     assert keys(fake.messages) == [alert(1).key]
 
 
-def test_a_failed_parent_edit_is_retried_like_a_post(fake: FakeSlack, tmp_path: Path) -> None:
+def test_a_failed_parent_edit_is_retried_like_a_post(fake: FakeSlack, state_at: Path | str) -> None:
     """chat.update fails (503 twice): the reply is delivered at once, the parent edit follows."""
-    send = sender(tmp_path, notifier(fake, tmp_path))
-    commit(tmp_path, alert(0))
+    send = sender(state_at, notifier(fake, state_at))
+    commit(state_at, alert(0))
     assert send.drain(10)
     fake.fail_next(2, status=503, method="chat.update")
-    commit(tmp_path, alert(1))
+    commit(state_at, alert(1))
     assert send.drain(10)  # the alert is out at once
     assert len(fake.messages) == 2
     deadline = time.monotonic() + 30
