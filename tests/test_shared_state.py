@@ -158,3 +158,20 @@ def test_a_broken_postgres_connection_fails_one_call_and_the_next_reconnects(pos
     assert store.get_meta("k") == "v"
     assert store.db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
     store.close()
+
+
+@pytest.mark.postgres
+def test_both_schemas_have_the_same_tables_and_columns(postgres_url: str, tmp_path: Path) -> None:
+    """A table or column added to schema.sql needs its twin in schema-postgres.sql."""
+    sqlite = Store(tmp_path)
+    tables = [r[0] for r in sqlite.db.execute("SELECT name FROM sqlite_master WHERE type='table'"
+                                              " AND name NOT LIKE 'sqlite_%'")]
+    on_sqlite = {t: {r[1] for r in sqlite.db.execute(f"PRAGMA table_info({t})")} for t in tables}
+    sqlite.close()
+    pg = Store(postgres_url)
+    on_pg: dict[str, set[str]] = {}
+    for table, column in pg.db.execute("SELECT table_name, column_name FROM information_schema.columns"
+                                       " WHERE table_schema = 'public'"):
+        on_pg.setdefault(table, set()).add(column)
+    pg.close()
+    assert on_pg == on_sqlite
