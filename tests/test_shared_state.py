@@ -175,3 +175,12 @@ def test_both_schemas_have_the_same_tables_and_columns(postgres_url: str, tmp_pa
         on_pg.setdefault(table, set()).add(column)
     pg.close()
     assert on_pg == on_sqlite
+
+
+def test_sql_lives_in_monitor_state_only() -> None:
+    """Both backends see every query only if no module outside monitor/state talks to a database."""
+    outside = [p for p in (ROOT / "monitor").rglob("*.py") if "state" not in p.relative_to(ROOT).parts[1:2]]
+    talk = ("import sqlite3", "import psycopg", ".execute(")
+    found = [str(p.relative_to(ROOT)) for p in outside
+             if any(s in p.read_text(encoding="utf-8") for s in talk)]
+    assert found == []
