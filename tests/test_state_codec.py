@@ -8,6 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from builders import T0, article, item, matches, rule, ruleset
+from postgres_fixtures import postgres_server as postgres_server  # the fixtures: one server a session
+from postgres_fixtures import postgres_url as postgres_url
+from postgres_fixtures import state_at as state_at
 
 from monitor.detect.engine import Engine
 from monitor.detect.moments import MomentParams
@@ -30,12 +33,12 @@ def test_silence_state_of_earlier_versions_is_read() -> None:
     assert codec.decode_detectors(old)["silence"] == SilenceState(told=36.0, fired_at=60.0)
 
 
-def test_feed_counts_status_and_held_alerts_survive_a_restart(tmp_path: Path) -> None:
+def test_feed_counts_status_and_held_alerts_survive_a_restart(state_at: Path | str) -> None:
     r = rule(detect=("threshold", "spike", "silence"), count=3,
              spike=SpikeParams(min_count=3, warmup=timedelta(hours=1)),
              silence=SilenceParams(after=timedelta(hours=12)))
     engine = Engine(ruleset(r), grace_s=H, moments=MomentParams(hold_s=20 * H))
-    store = Store(tmp_path)
+    store = Store(state_at)  # SQLite and PostgreSQL
     engine.observe_feed([replace(article(f"n{h}", h), source="wire") for h in range(0, 30)])
     for h in (28, 29, 30):
         engine.process(matches("r", item(f"s{h}", h, story_id="s")))
