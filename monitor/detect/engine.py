@@ -14,6 +14,7 @@ from monitor.detect.feed import FeedNotice, FeedParams, FeedState, FeedTracker
 from monitor.detect.lifecycle import rewind
 from monitor.detect.moments import MomentMerger, MomentParams, Moments
 from monitor.detect.silence import FeedBoard, SilenceDetector
+from monitor.detect.spike import SpikeDetector
 from monitor.detect.state import Event, StoryState
 from monitor.detect.stories import StoryAssigner
 from monitor.detect.threshold import ThresholdDetector
@@ -61,6 +62,8 @@ class Engine:
         self.detectors = dict(detectors or default_detectors())
         if isinstance(self.detectors.get("silence"), SilenceDetector):  # judged against this feed
             self.detectors["silence"] = SilenceDetector(self.feed, self.counters)
+        if isinstance(self.detectors.get("spike"), SpikeDetector):  # its baseline judged against this feed
+            self.detectors["spike"] = SpikeDetector(self.feed, self.counters)
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None
         self.moments = Moments()
         self.notices: list[FeedNotice] = []  # feed status changes not yet taken by the pipeline

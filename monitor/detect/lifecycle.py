@@ -25,11 +25,13 @@ from monitor.detect.base import cooled, mark_fired
 from monitor.detect.state import StoryState
 
 IDLE, PENDING, ACTIVE = "idle", "pending", "active"
+REPEAT_FACTOR = 2.0  # a rise this many times the last alert's peak is news even without a calm
 
 # Transitions, as named reasons.
 FIRED = "fired"
 SUPPRESSED = "suppressed_by_cooldown"  # fired, but within the cooldown: counted, not sent
 RESOLVED = "resolved"
+REPEAT = "repeat_not_calmed"  # rose again before calming down, and not much higher: counted, not sent
 ABANDONED = "pending_abandoned"  # fell back below the firing level before the pending period ended
 
 
@@ -39,6 +41,7 @@ class Reading:
 
     fire: bool  # at or above the firing level
     hold: bool  # at or above the resolve level (lower): an active alert stays active
+    level: float = 0.0  # the measure itself (a count, a rate): "much higher" compares these
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +51,23 @@ class Lifecycle:
     kind: str
     pending_s: float = 0.0
     cooldown_s: float = 0.0
+    calm_s: float = 0.0  # how long the condition must stay below the resolve level to re-arm
 
     def phase(self, state: StoryState) -> str:
         return str(state.slot(self.kind).get("phase", IDLE))
 
-    def step(self, state: StoryState, t: float, reading: Reading, *, may_start: bool = True) -> str | None:
+    def step(self, state: StoryState, t: float, reading: Reading, *, may_start: bool = True,
+             fresh: bool = True) -> str | None:
         """Apply one reading at time ``t``; returns the transition it caused, if any.
 
         ``may_start`` is False for readings between articles: a rise starts only with an article.
+        ``fresh`` is False for a rise that ``calmed`` finds is the last one going on.
         """
         slot = state.slot(self.kind)
         phase = self.phase(state)
         if phase == ACTIVE:
             if reading.hold:
+                slot["peak"] = max(float(slot.get("peak", 0.0)), reading.level)
                 return None
             slot["phase"] = IDLE
             slot["resolved_at"] = t
@@ -74,6 +81,8 @@ class Lifecycle:
         if not (reading.fire and may_start):
             return None
         slot["since"] = t
+        slot["level"] = reading.level
+        slot["repeat"] = not fresh
         if self.pending_s > 0:
             slot["phase"] = PENDING
             return None
@@ -111,9 +120,46 @@ class Lifecycle:
         slot["checked"] = max(start, until)
         return out
 
+    def fresh(self, state: StoryState, t: float, reading: Reading,
+              moments: Callable[[float], Iterable[float]], read: Callable[[float], Reading]) -> bool:
+        """``calmed`` for a reading that would start a rise (True when it would not: no work)."""
+        if not reading.fire or self.phase(state) != IDLE:
+            return True
+        resolved = state.slot(self.kind).get("resolved_at")
+        return resolved is None or self.calmed(state, t, moments(float(resolved)), read)
+
+    def calmed(self, state: StoryState, t: float, moments: Iterable[float],
+               read: Callable[[float], Reading]) -> bool:
+        """Whether a rise at ``t`` is a new development rather than the last one going on.
+
+        It is when nothing fired yet, when the condition stayed below the resolve level for
+        ``calm_s`` at a stretch since the last alert resolved (read at ``moments``, where it
+        may change), or when it rose to ``REPEAT_FACTOR`` times the last alert's peak.
+        """
+        slot = state.slot(self.kind)
+        resolved = slot.get("resolved_at")
+        if "peak" not in slot or resolved is None:
+            return True
+        if read(t).level >= REPEAT_FACTOR * float(slot["peak"]):
+            return True
+        low: float | None = None
+        for m in sorted({float(resolved), *(m for m in moments if float(resolved) < m < t)}):
+            if read(m).hold:
+                low = None
+            elif low is None:
+                low = m
+            if low is not None and t - low >= self.calm_s:
+                return True
+        return low is not None and t - low >= self.calm_s
+
     def _fire(self, state: StoryState, t: float) -> str:
         slot = state.slot(self.kind)
         slot["phase"] = ACTIVE
+        if slot.pop("repeat", False):
+            slot["peak"] = max(float(slot.get("peak", 0.0)), float(slot.get("level", 0.0)))
+            _bump(slot, REPEAT)
+            return REPEAT
+        slot["peak"] = float(slot.get("level", 0.0))
         if not cooled(state, self.kind, t, self.cooldown_s):
             _bump(slot, SUPPRESSED)
             return SUPPRESSED

@@ -13,14 +13,28 @@ It fires on an article when the story is at least ``warmup`` old and r >= level 
 ``pending`` first, when set), and resolves once r < resolve * level; the lifecycle reads
 the condition again each time an article leaves a window, so re-arming does not depend on
 how often the clock ticks.
+
+Judged against the feed (``monitor.detect.feed``), when the engine counts one: the baseline
+is read in feed windows, a window in which the feed itself ran below its usual rate is left
+out, and the usual number is the story's share of the rest of the feed (its own articles
+taken out) times the rest of the feed in ``recent`` (``expected = b' * other(recent) /
+other'``), so days with no news collected do not
+make an ordinary day look like a spike. When less than half the baseline had a normal feed,
+no spike is claimed (counted as ``spike:feed_degraded``). A rate no higher than in the
+``recent`` before it is a level, not a spike; and after an alert, a new one needs the story
+to calm down for a ``recent`` first, or twice the last peak (``Lifecycle.calmed``).
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from dataclasses import dataclass
 
 from monitor.detect.base import Signal
+from monitor.detect.feed import FeedState, FeedTracker
 from monitor.detect.lifecycle import FIRED, RESOLVED, Lifecycle, Reading, leaving
+from monitor.detect.silence import FeedBoard
 from monitor.detect.state import Event, StoryState
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule, SpikeParams
@@ -36,29 +50,78 @@ class Rate:
     expected: float
     level: float
     warm: bool
+    before: int = 0  # articles in the ``recent`` before this one
+    trusted: bool = True  # False: most of the baseline is a degraded feed
+
+    @property
+    def rising(self) -> bool:
+        return self.warm and self.recent >= self.level and self.recent > self.before
 
     def reading(self, resolve: float) -> Reading:
         return Reading(
-            fire=self.warm and self.recent >= self.level,
+            fire=self.rising and self.trusted,
             hold=self.recent >= min(1.0, resolve) * self.level,
+            level=self.recent,
         )
 
 
-def rate(p: SpikeParams, state: StoryState, since: float, t: float) -> Rate:
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """The feed's counts, as a spike reading needs them (``None`` in a rate: no feed is counted)."""
+
+    tracker: FeedTracker
+    state: FeedState
+
+
+def rate(p: SpikeParams, state: StoryState, since: float, t: float, feed: FeedView | None = None) -> Rate:
     """The spike reading of a story at time ``t`` (pure: no clock, no state change)."""
     recent_s, baseline_s = p.recent.total_seconds(), p.baseline.total_seconds()
     warmup_s = p.warmup.total_seconds()
     r = state.count(t - recent_s, t)
     b = state.count(t - recent_s - baseline_s, t - recent_s)
     span = min(baseline_s, max(t - recent_s - since, warmup_s, 1.0))
-    expected = b * recent_s / span
-    return Rate(r, b, span, expected, max(float(p.min_count), p.factor * expected), t - since >= warmup_s)
+    expected, trusted = b * recent_s / span, True
+    if feed is not None and feed.tracker.count(feed.state, t - recent_s - span, t) > 0:
+        expected, trusted = _against_feed(feed, state, t - recent_s - span, t - recent_s, t)
+    return Rate(r, b, span, expected, max(float(p.min_count), p.factor * expected), t - since >= warmup_s,
+                before=state.count(t - 2 * recent_s, t - recent_s), trusted=trusted)
+
+
+def _against_feed(feed: FeedView, state: StoryState, lo: float, mid: float, t: float) -> tuple[float, bool]:
+    """The story's usual count for (mid, t] from its share of the normal feed in (lo, mid].
+
+    The rest of the feed (the story's own articles taken out, so a story that is most of a
+    small feed can still spike) scales the story's baseline to the feed of the recent window.
+    """
+    tracker, fs = feed.tracker, feed.state
+    window = tracker.p.window.total_seconds()
+    mine = theirs = 0
+    normal = 0.0
+    end = mid
+    while end > lo:
+        start = max(lo, end - window)
+        got, own = tracker.count(fs, start, end), state.count(start, end)
+        usual = tracker.expected(fs, start)
+        if usual is None or usual < tracker.p.min_expected or got >= tracker.p.fraction * usual * (
+                end - start) / window:
+            mine, theirs, normal = mine + own, theirs + max(0, got - own), normal + end - start
+        end = start
+    if normal < 0.5 * (mid - lo):
+        return 0.0, False
+    now = max(0, tracker.count(fs, mid, t) - state.count(mid, t))
+    if theirs == 0 or now == 0:  # the story is the whole feed: its own rate over the normal part
+        return mine * (t - mid) / normal, True
+    return mine * now / theirs, True
 
 
 class SpikeDetector:
     """Fires when coverage in the recent window is ``factor`` times the story's usual rate."""
 
     kind = "spike"
+
+    def __init__(self, feed: FeedBoard | None = None, drops: Counter[str] | None = None) -> None:
+        self.feed = feed  # None: the raw rate (no feed is counted)
+        self.drops: Counter[str] = drops if drops is not None else Counter()
 
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         slot = state.slot(self.kind)
@@ -67,7 +130,13 @@ class SpikeDetector:
             slot["first"] = event.at  # a story back after longer than its windows starts afresh
         slot["first"] = min(float(slot["first"]), event.at)
         signals = self._advance(rule, state, now, inclusive=False)
-        done = self._life(rule).step(state, now, self._rate(rule, state, now).reading(rule.spike.resolve))
+        life, got = self._life(rule), self._rate(rule, state, now)
+        if got.rising and not got.trusted and life.phase(state) == "idle":
+            self.drops[f"{self.kind}:feed_degraded"] += 1
+        reading = got.reading(rule.spike.resolve)
+        fresh = life.fresh(state, now, reading, lambda start: self._moments(rule, state, start, now),
+                           lambda t: self._rate(rule, state, t).reading(rule.spike.resolve))
+        done = life.step(state, now, reading, fresh=fresh)
         return signals + self._signals(rule, state, now, done)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
@@ -76,10 +145,20 @@ class SpikeDetector:
         return self._advance(rule, state, now, inclusive=True)
 
     def _life(self, rule: Rule) -> Lifecycle:
-        return Lifecycle(self.kind, rule.spike.pending.total_seconds(), rule.cooldown.total_seconds())
+        return Lifecycle(self.kind, rule.spike.pending.total_seconds(), rule.cooldown.total_seconds(),
+                         calm_s=rule.spike.recent.total_seconds())
 
     def _rate(self, rule: Rule, state: StoryState, t: float) -> Rate:
-        return rate(rule.spike, state, float(state.slot(self.kind)["first"]), t)
+        feed = FeedView(self.feed.tracker, self.feed.state) if self.feed is not None else None
+        return rate(rule.spike, state, float(state.slot(self.kind)["first"]), t, feed)
+
+    def _moments(self, rule: Rule, state: StoryState, start: float, end: float) -> list[float]:
+        """When the reading may change in (start, end): articles arriving and leaving windows."""
+        p = rule.spike
+        recent = p.recent.total_seconds()
+        spans = (recent, 2 * recent, recent + p.baseline.total_seconds())
+        arrivals = state.times[bisect.bisect_right(state.times, start):bisect.bisect_left(state.times, end)]
+        return arrivals + leaving(state.times, start, end, spans)
 
     def _advance(self, rule: Rule, state: StoryState, now: float, *, inclusive: bool) -> list[Signal]:
         p = rule.spike

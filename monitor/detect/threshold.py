@@ -1,7 +1,15 @@
-"""Threshold: at least ``count`` matching articles within ``window``, on the rising edge."""
+"""Threshold: at least ``count`` matching articles within ``window``, on the rising edge.
+
+After an alert resolves, a new rise is a new alert only when the count stayed below the
+resolve level for a whole ``window`` in between (the story calmed down), or when it reaches
+twice the last alert's peak; otherwise it is the same development going on: counted as
+``repeat_not_calmed``, not sent. With day-dated articles a count dipping for a day does not
+re-fire the next day.
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from monitor.detect.base import Signal
@@ -21,19 +29,29 @@ class ThresholdDetector:
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         life = self._life(rule)
         signals = self._advance(rule, state, now, inclusive=False)
-        done = life.step(state, now, self._read(rule, state, now))
+        reading = self._read(rule, state, now)
+        fresh = life.fresh(state, now, reading, lambda start: self._moments(rule, state, start, now),
+                           lambda t: self._read(rule, state, t))
+        done = life.step(state, now, reading, fresh=fresh)
         return signals + self._signals(rule, state, now, done)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return self._advance(rule, state, now, inclusive=True)
 
     def _life(self, rule: Rule) -> Lifecycle:
-        return Lifecycle(self.kind, rule.threshold.pending.total_seconds(), rule.cooldown.total_seconds())
+        window = rule.threshold.window.total_seconds()
+        return Lifecycle(self.kind, rule.threshold.pending.total_seconds(), rule.cooldown.total_seconds(),
+                         calm_s=window)
 
     def _read(self, rule: Rule, state: StoryState, t: float) -> Reading:
         window = rule.threshold.window.total_seconds()
         count = state.count(t - window, t)
-        return Reading(fire=count >= rule.threshold.count, hold=count >= _resolve_level(rule))
+        return Reading(fire=count >= rule.threshold.count, hold=count >= _resolve_level(rule), level=count)
+
+    def _moments(self, rule: Rule, state: StoryState, start: float, end: float) -> list[float]:
+        """When the count may change in (start, end): articles arriving and leaving the window."""
+        arrivals = state.times[bisect.bisect_right(state.times, start):bisect.bisect_left(state.times, end)]
+        return arrivals + leaving(state.times, start, end, (rule.threshold.window.total_seconds(),))
 
     def _advance(self, rule: Rule, state: StoryState, now: float, *, inclusive: bool) -> list[Signal]:
         window = rule.threshold.window.total_seconds()
