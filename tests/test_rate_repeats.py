@@ -79,6 +79,7 @@ def test_a_held_back_repeat_is_counted_with_its_reason() -> None:
     _, engine = play(threshold_rule(), {0: 4, 1: 3, 2: 1, 3: 4})
     counts = next(iter(engine.states.values())).slot("threshold")["counts"]
     assert counts == {REPEAT: 1}  # day 1 held back; day 3 came after a calm day and was sent
+    assert engine.counters[f"threshold:{REPEAT}"] == 1  # signals_suppressed_total{kind, reason}
 
 
 def test_the_old_continuous_re_arm_still_holds() -> None:

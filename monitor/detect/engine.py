@@ -62,6 +62,8 @@ class Engine:
         self.detectors = dict(detectors or default_detectors())
         if isinstance(self.detectors.get("silence"), SilenceDetector):  # judged against this feed
             self.detectors["silence"] = SilenceDetector(self.feed, self.counters)
+        if isinstance(self.detectors.get("threshold"), ThresholdDetector):  # counts its held-back repeats
+            self.detectors["threshold"] = ThresholdDetector(self.counters)
         if isinstance(self.detectors.get("spike"), SpikeDetector):  # its baseline judged against this feed
             self.detectors["spike"] = SpikeDetector(self.feed, self.counters)
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None

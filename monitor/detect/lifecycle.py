@@ -67,8 +67,7 @@ class Lifecycle:
         phase = self.phase(state)
         if phase == ACTIVE:
             if reading.hold:
-                slot["peak"] = max(float(slot.get("peak", 0.0)), reading.level)
-                return None
+                return self._hold(state, t, reading)
             slot["phase"] = IDLE
             slot["resolved_at"] = t
             return RESOLVED
@@ -152,13 +151,26 @@ class Lifecycle:
                 return True
         return low is not None and t - low >= self.calm_s
 
+    def _hold(self, state: StoryState, t: float, reading: Reading) -> str | None:
+        """An active condition holds: its peak grows; a repeat that doubles the peak is news."""
+        slot = state.slot(self.kind)
+        peak = float(slot.get("peak", 0.0))
+        if not slot.get("repeating"):
+            slot["peak"] = max(peak, reading.level)
+            return None
+        if not (reading.fire and reading.level >= REPEAT_FACTOR * peak):
+            return None
+        slot["level"] = reading.level
+        return self._fire(state, t)
+
     def _fire(self, state: StoryState, t: float) -> str:
         slot = state.slot(self.kind)
         slot["phase"] = ACTIVE
         if slot.pop("repeat", False):
-            slot["peak"] = max(float(slot.get("peak", 0.0)), float(slot.get("level", 0.0)))
+            slot["repeating"] = True
             _bump(slot, REPEAT)
             return REPEAT
+        slot["repeating"] = False
         slot["peak"] = float(slot.get("level", 0.0))
         if not cooled(state, self.kind, t, self.cooldown_s):
             _bump(slot, SUPPRESSED)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from monitor.detect.base import Signal
 from monitor.detect.feed import FeedState, FeedTracker
-from monitor.detect.lifecycle import FIRED, RESOLVED, Lifecycle, Reading, leaving
+from monitor.detect.lifecycle import FIRED, REPEAT, RESOLVED, Lifecycle, Reading, leaving
 from monitor.detect.silence import FeedBoard
 from monitor.detect.state import Event, StoryState
 from monitor.rules.durations import format_duration
@@ -137,6 +137,8 @@ class SpikeDetector:
         fresh = life.fresh(state, now, reading, lambda start: self._moments(rule, state, start, now),
                            lambda t: self._rate(rule, state, t).reading(rule.spike.resolve))
         done = life.step(state, now, reading, fresh=fresh)
+        if done == REPEAT:
+            self.drops[f"{self.kind}:{REPEAT}"] += 1
         return signals + self._signals(rule, state, now, done)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 
 from monitor.detect.base import Signal
-from monitor.detect.lifecycle import FIRED, RESOLVED, Lifecycle, Reading, leaving
+from monitor.detect.lifecycle import FIRED, REPEAT, RESOLVED, Lifecycle, Reading, leaving
 from monitor.detect.state import Event, StoryState
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
@@ -26,6 +27,9 @@ class ThresholdDetector:
 
     kind = "threshold"
 
+    def __init__(self, drops: Counter[str] | None = None) -> None:
+        self.drops: Counter[str] = drops if drops is not None else Counter()
+
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         life = self._life(rule)
         signals = self._advance(rule, state, now, inclusive=False)
@@ -33,6 +37,8 @@ class ThresholdDetector:
         fresh = life.fresh(state, now, reading, lambda start: self._moments(rule, state, start, now),
                            lambda t: self._read(rule, state, t))
         done = life.step(state, now, reading, fresh=fresh)
+        if done == REPEAT:
+            self.drops[f"{self.kind}:{REPEAT}"] += 1
         return signals + self._signals(rule, state, now, done)
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
