@@ -24,9 +24,10 @@ nothing is announced: the actors are told with the first article after it, if st
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
+from monitor.detect import cast as newcomers
 from monitor.detect.base import Signal, cooled, mark_fired
 from monitor.detect.features import display_name, name_tokens, same_name, story_actors
 from monitor.detect.state import Event, StoryState
@@ -44,6 +45,9 @@ class NewActorDetector:
 
     kind = "new_actor"
 
+    def __init__(self, counters: Counter[str] | None = None) -> None:
+        self.counters = counters  # candidates not announced, by reason (``detect/cast.py``)
+
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         p = rule.new_actor
         recent_s, baseline_s = p.recent.total_seconds(), p.baseline.total_seconds()
@@ -56,16 +60,10 @@ class NewActorDetector:
         baseline = state.between(now - recent_s - baseline_s, now - recent_s)
         if len(baseline) < p.min_baseline:
             return []
-        cast = {a: n for e in baseline for a, n in story_actors(e)}
-        before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
-        known = set(cast) | set(announced) | set(before)
-        names = _KnownNames([*cast.values(), *before.values()])
         recent = state.between(now - recent_s, now)
-        carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
-        new = {
-            a: es for a, es in _merge_variants(carriers).items()
-            if len(es) >= p.min_articles and not names.has(_name(a, es))
-        }
+        before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
+        new = _candidates(rule, baseline, recent, before, set(announced))
+        new = self._keep(slot, new, now, recent_s + baseline_s)
         if not new:
             return []
         if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
@@ -75,6 +73,18 @@ class NewActorDetector:
             announced[actor] = now
         mark_fired(state, self.kind, now)
         return [_signal(self.kind, now, new, len(baseline), format_duration(p.baseline))]
+
+    def _keep(self, slot: dict[str, Any], new: dict[str, list[Event]], now: float,
+              span: float) -> dict[str, list[Event]]:
+        """The candidates ``detect/cast.py`` lets through; each one left out counted once a span."""
+        left: dict[str, float] = {a: t for a, t in slot.get("left_out", {}).items() if t > now - span}
+        kept, reasons = newcomers.keep(new, {a: _name(a, es) for a, es in new.items()})
+        for actor, reason in reasons.items():
+            if actor not in left and self.counters is not None:
+                self.counters[f"new_actor:{reason}"] += 1
+            left.setdefault(actor, now)
+        slot["left_out"] = left
+        return kept
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []  # an actor walks in with an article, never with the clock
@@ -101,6 +111,23 @@ class _KnownNames:
             return False
         return (words in self.tails or (len(words) == 1 and words[0] in self.firsts)
                 or (words[0],) in self.full or any(words[i:] in self.full for i in range(len(words))))
+
+
+def _candidates(rule: Rule, baseline: list[Event], recent: list[Event], before: dict[str, str],
+                announced: set[str]) -> dict[str, list[Event]]:
+    """Recent actors in ``min_articles`` articles whom the story, the rule and its keywords never named."""
+    cast = {a: n for e in baseline for a, n in story_actors(e)}
+    own = set(rule.match.actors) | set(rule.match.any_actors)
+    known = set(cast) | announced | set(before) | own
+    names = _KnownNames([*cast.values(), *before.values(),
+                         *(n for e in recent for a, n in e.actors if a in own)])
+    terms = {name_tokens(k) for k in (*rule.match.keywords, *rule.match.all_keywords)}
+    carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
+    return {
+        a: es for a, es in _merge_variants(carriers).items()
+        if len(es) >= rule.new_actor.min_articles and not names.has(_name(a, es))
+        and name_tokens(_name(a, es)) not in terms
+    }
 
 
 def _remember(slot: dict[str, Any], event: Event) -> dict[str, list[Any]]:
