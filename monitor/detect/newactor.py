@@ -30,6 +30,7 @@ from typing import Any
 from monitor.detect import cast as newcomers
 from monitor.detect.base import Signal, cooled, mark_fired
 from monitor.detect.features import display_name, name_tokens, same_name, story_actors
+from monitor.detect.known import KnownNames
 from monitor.detect.state import Event, StoryState
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
@@ -90,36 +91,13 @@ class NewActorDetector:
         return []  # an actor walks in with an article, never with the clock
 
 
-class _KnownNames:
-    """Names already in the story, indexed so that ``has`` is ``features.same_name`` against
-    all of them at once (hundreds of names are remembered per story)."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.full: set[tuple[str, ...]] = set()
-        self.tails: set[tuple[str, ...]] = set()
-        self.firsts: set[str] = set()
-        for name in names:
-            words = name_tokens(name)
-            if words:
-                self.full.add(words)
-                self.tails.update(words[i:] for i in range(len(words)))
-                self.firsts.add(words[0])
-
-    def has(self, name: str) -> bool:
-        words = name_tokens(name)
-        if not words:
-            return False
-        return (words in self.tails or (len(words) == 1 and words[0] in self.firsts)
-                or (words[0],) in self.full or any(words[i:] in self.full for i in range(len(words))))
-
-
 def _candidates(rule: Rule, baseline: list[Event], recent: list[Event], before: dict[str, str],
                 announced: set[str]) -> dict[str, list[Event]]:
     """Recent actors in ``min_articles`` articles whom the story, the rule and its keywords never named."""
     cast = {a: n for e in baseline for a, n in story_actors(e)}
     own = set(rule.match.actors) | set(rule.match.any_actors)
     known = set(cast) | announced | set(before) | own
-    names = _KnownNames([*cast.values(), *before.values(),
+    names = KnownNames([*cast.values(), *before.values(),
                          *(n for e in recent for a, n in e.actors if a in own)])
     terms = {name_tokens(k) for k in (*rule.match.keywords, *rule.match.all_keywords)}
     carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
