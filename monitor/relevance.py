@@ -115,19 +115,22 @@ def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]
     """The article's other actors, most salient first: (id, salience, the sentence naming it).
 
     Salience: 1 in the headline, 0.7 in the lead, 0.15 a sentence (at most five), and 0.5
-    for standing in a sentence with the rule's actors or keywords."""
+    for standing in a sentence with the rule's story: its actors or keywords, or an actor
+    that stands with them in the headline or the lead (the UN of a Syria piece brings in
+    "UN Secretary-General Ban Ki-moon")."""
     w = item.where
     if w is NOWHERE:
         return ()
     own = set(spec.actors) | set(spec.any_actors)
     focus = {s for a in own for s in w.actors.get(a, ())} | {s for k in w.keywords for s in w.keywords[k]}
+    others = {a: set(ss) for a, ss in w.actors.items() if a not in own and a in item.actors}
+    core = {s for ss in others.values() if ss & focus and min(ss, default=LEAD + 1) <= LEAD for s in ss}
     out = []
-    for actor, sentences in w.actors.items():
-        if actor in own or actor not in item.actors:
-            continue
-        place = HEADLINE if 0 in sentences else LEAD_SCORE if any(s <= LEAD for s in sentences) else 0.0
-        near = next((s for s in sentences if s in focus), None)
-        score = place + EACH_MORE * min(5, len(sentences)) + (0.5 if near is not None else 0.0)
+    for actor, sentences in others.items():
+        first = min(sentences, default=LEAD + 1)
+        place = HEADLINE if first == 0 else LEAD_SCORE if first <= LEAD else 0.0
+        near = bool(sentences & (focus | core))
+        score = place + EACH_MORE * min(5, len(sentences)) + (0.5 if near else 0.0)
         out.append((actor, round(score, 3), w.quotes.get(actor, "")))
     out.sort(key=lambda x: (-x[1], x[0]))
     return tuple(out[:CAST_MAX])

@@ -97,6 +97,14 @@ MODEL_CASES = [
                  "Pay talks were set for Friday. Ships waited offshore. Elsewhere, the mayor of Lakeport, "
                  "Tom Quill, opened a new library on Tuesday.",
                  "Tom Quill", "passing", id="a-name-from-another-story-deep-down"),
+    pytest.param("Harbour strike spreads as the Port Authority of Lakeport digs in",
+                 "The strike shut the port on Monday. Ships waited offshore. Pay talks were set for Friday. "
+                 "Later, Maria Lopez of the Port Authority of Lakeport said the port would reopen.",
+                 "Maria Lopez", None, id="brought-in-by-an-actor-of-the-story's-headline"),
+    pytest.param("Harbour strike spreads",
+                 "The strike shut the port on Monday. Ships waited offshore. Pay talks were set for Friday. "
+                 "Later, Maria Lopez of the Lakeport Rowing Club said the regatta would go ahead.",
+                 "Maria Lopez", "passing", id="brought-in-by-nobody-in-the-story"),
 ]
 
 
