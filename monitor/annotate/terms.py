@@ -63,6 +63,28 @@ BOILERPLATE = frozenset(
         "sunday",
     ]
 )
+# Words that fit any story: light and reporting verbs, generic nouns, adjectives and adverbs.
+# They stay terms (stories are grouped by them too) but say nothing about how a story is
+# framed ("meet", "thing", "new", "lot"): ``framing`` leaves them out alone, and a pair of
+# two of them ("state medium"); with a content word a pair still may ("meet demand").
+GENERIC = frozenset([
+    "be", "have", "do", "make", "take", "get", "go", "come", "give", "put", "see", "know", "think",
+    "want", "need", "seem", "look", "use", "find", "keep", "let", "begin", "help", "show", "try",
+    "call", "ask", "work", "feel", "leave", "meet", "hold", "bring", "happen", "mean", "set", "run",
+    "move", "turn", "start", "include", "continue", "become", "cite", "rise", "add", "note", "claim",
+    "suggest", "believe", "expect", "plan", "speak", "write", "post", "hop", "stand", "sit",
+    "play", "live", "lose", "pay", "send", "receive", "thing", "lot", "way", "night", "morning",
+    "evening", "today", "tonight", "world", "city", "state", "country", "place", "part", "side",
+    "case", "point", "fact", "issue", "kind", "sort", "number", "group", "area", "man", "woman",
+    "life", "home", "end", "top", "deal", "table", "medium", "media", "question", "problem", "change",
+    "job", "family", "friend", "member", "new", "old", "high", "low", "big", "small", "good", "bad",
+    "great", "little", "long", "short", "ready", "real", "right", "wrong", "many", "much", "few",
+    "last", "next", "early", "late", "recent", "former", "major", "large", "important", "certain",
+    "sure", "able", "likely", "possible", "clear", "whole", "full", "free", "open", "public", "just",
+    "still", "even", "really", "already", "well", "back", "ago", "yet", "actually", "maybe",
+    "perhaps", "lead", "follow", "report", "hear", "watch", "read", "nation", "sign", "rule", "agree",
+    "join", "official", "president", "say", "tell", "told", "week", "year", "day", "month", "time",
+])
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 MAX_TERMS = 200
 _LINKS = frozenset({"of", "-", "–"})  # what may stand inside a two-word term
@@ -70,6 +92,11 @@ _LINKS = frozenset({"of", "-", "–"})  # what may stand inside a two-word term
 
 def _keep(word: str) -> bool:
     return len(word) > 2 and word.isalpha() and word not in STOP_WORDS and word not in BOILERPLATE
+
+
+def framing(term: str) -> bool:
+    """Whether a term can say how a story is framed: not a ``GENERIC`` word alone, nor two of them."""
+    return not all(w in GENERIC for w in term.split(" "))
 
 
 def terms_from_lemmas(items: Iterable[tuple[str, str]]) -> tuple[str, ...]:

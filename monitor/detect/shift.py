@@ -17,6 +17,12 @@ one of them; with one article on each side there is none, so with ``min_articles
 article that is not a re-run of the one before is a shift. Once told, a shift stays told
 until the articles behind it have all left the recent window or z falls below
 ``resolve * level``; then it may fire again.
+
+What a shift lists must be said by the news, not by one article: a rising (fading) term
+is carried by at least ``MIN_CARRIERS`` articles of the recent (baseline) window from as
+many outlets, so one off-topic piece or one outlet's phrasing or absence is not a shift.
+A shift with no such rising term, or whose rising terms are mostly those of the story's
+last told shift, is not raised (counted in the slot by reason).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.annotate.terms import framing
 from monitor.detect.base import Signal
-from monitor.detect.features import features, label
+from monitor.detect.features import ACTOR_PREFIX, features, label
 from monitor.detect.framing import Comparison, Term, compare, split_divergences
 from monitor.detect.lifecycle import FIRED, Lifecycle, Reading
 from monitor.detect.state import Event, StoryState
@@ -45,6 +52,9 @@ MIN_FOR_Z = 10  # with fewer re-splits the real one must beat them all
 MAX_WINDOW = 60  # the most recent articles of each window that take part
 MAX_LISTED = 8
 MIN_Z = 0.5  # a listed term moved at least this many standard errors
+MIN_CARRIERS = 2  # a listed term is carried by this many articles of as many outlets (fewer in a tiny window)
+REPEAT = 0.5  # a shift whose new terms were this much of the last told shift's says nothing new
+NOTHING_NEW, REPEATED = "no_shared_terms", "repeats_last_shift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +92,7 @@ class Verdict:
 def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str) -> Verdict:
     """Compare the windows and set the divergence against random re-splits of their articles."""
     recent, baseline = tuple(recent[-MAX_WINDOW:]), tuple(baseline[-MAX_WINDOW:])
-    bags = [features(e) for e in recent + baseline]
+    bags = [framed(e) for e in recent + baseline]
     k, n = len(recent), len(bags)
     observed = compare(bags[:k], bags[k:])
     splits = _splits(n, k, seed)
@@ -98,6 +108,11 @@ def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str) -> Verd
         sd = float(null.std())
         z = (real - float(null.mean())) / sd if sd > 0 else (math.inf if beats_all else 0.0)
     return Verdict(recent, baseline, observed, len(splits), z, beats_all)
+
+
+def framed(event: Event) -> dict[str, float]:
+    """The article's features that can say how it frames the story (``terms.framing``), and its actors."""
+    return {f: w for f, w in features(event).items() if f.startswith(ACTOR_PREFIX) or framing(f)}
 
 
 def _splits(n: int, k: int, seed: str) -> list[frozenset[int]]:
@@ -135,10 +150,21 @@ class ShiftDetector:
         verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
         level = p.level or LEVEL
         slot["z"] = None if verdict.z is None else _finite(verdict.z)
-        done = life.step(state, now, verdict.reading(level, p.resolve))
+        reading = verdict.reading(level, p.resolve)
+        signal = None
+        if reading.fire and life.phase(state) == "idle":  # only a rise is told: say what it says
+            signal = _signal(self.kind, now, verdict, level, format_duration(p.recent))
+            why = _nothing_new(signal, slot)
+            if why:
+                _bump(slot, why)
+                reading = Reading(fire=False, hold=False)
+        done = life.step(state, now, reading)
         if done != FIRED:
             return []
-        return [_signal(self.kind, now, verdict, level, format_duration(p.recent))]
+        signal = signal or _signal(self.kind, now, verdict, level, format_duration(p.recent))
+        assert signal.changes is not None
+        slot["told"] = [c.term for c in signal.changes.rising]
+        return [signal]
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []
@@ -167,12 +193,37 @@ def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) 
     )
 
 
+def _nothing_new(signal: Signal, slot: dict[str, object]) -> str:
+    """Why a shift would say nothing new: no shared rising term, or the last told shift's terms."""
+    assert signal.changes is not None
+    rising = {c.term for c in signal.changes.rising}
+    if not rising:
+        return NOTHING_NEW
+    told = slot.get("told")
+    last = set(told) if isinstance(told, list) else set()
+    return REPEATED if len(rising & last) >= REPEAT * len(rising) else ""
+
+
+def _bump(slot: dict[str, object], name: str) -> None:
+    counts = slot.setdefault("counts", {})
+    assert isinstance(counts, dict)
+    counts[name] = int(counts.get(name, 0)) + 1
+
+
+def _shared(ids: tuple[str, ...], carriers: Sequence[Event]) -> bool:
+    """Carried by enough articles of enough outlets (an article without one is its own outlet)."""
+    outlet = {e.id: e.source or e.id for e in carriers}
+    need = min(MIN_CARRIERS, len(set(outlet.values())))
+    return len(ids) >= min(MIN_CARRIERS, len(carriers)) and len({outlet[i] for i in ids}) >= need
+
+
 def _listed(terms: list[Term], carriers: Sequence[Event], events: Sequence[Event]) -> list[TermChange]:
-    """The strongest movers, each with the articles that carry it. A word of a listed phrase
-    carried by the same articles is left out: "drop insistence" covers "drop"."""
-    carried = {e.id: features(e) for e in carriers}
-    ranked = sorted(terms, key=lambda t: (-abs(t.z), t.feature))[: 3 * MAX_LISTED]
+    """The strongest movers said by several outlets, each with the articles that carry it. A
+    word of a listed phrase carried by the same articles is left out: "drop insistence" covers "drop"."""
+    carried = {e.id: framed(e) for e in carriers}
+    ranked = sorted(terms, key=lambda t: (-abs(t.z), t.feature))
     found = [(t, tuple(e.id for e in carriers if t.feature in carried[e.id])) for t in ranked]
+    found = [(t, ids) for t, ids in found if _shared(ids, carriers)][: 3 * MAX_LISTED]
     phrases = [(set(t.feature.split(" ")), ids) for t, ids in found if " " in t.feature]
     out: list[TermChange] = []
     for t, ids in found:
