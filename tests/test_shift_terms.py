@@ -9,7 +9,6 @@ words that fit any story ("night", "thing", "meet") and a few words of its own.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from builders import article, matches, rule, ruleset
@@ -107,14 +106,21 @@ def test_a_change_of_filler_words_only_is_no_shift() -> None:
     assert got == []
 
 
+def test_a_shift_no_two_outlets_share_is_not_raised() -> None:
+    """Three recent articles, each on its own new thing: the divergence is there, no shared term."""
+    alone = [(f"u{i}", h, o, (*TALKS[:2], *own(f"u{i}"), f"topic{i} alpha", f"topic{i} beta"))
+             for i, (h, o) in enumerate(zip((50, 55, 60), OUTLETS, strict=False))]
+    got, engine = run(BASE + alone)
+    assert got == [] and engine.counters["shift:no_shared_terms"] >= 1, engine.counters
+
+
 def test_a_shift_that_repeats_the_last_told_one_is_not_raised() -> None:
     """The sanctions day is told; once its window turned over, the next day's articles again
     write of sanctions against a week of talks: the same shift, told once, counted as a repeat."""
     talks = docs("t", (0, 5, 10, 20, 30, 35, 40), TALKS)
     got, engine = run(talks + docs("f", (50, 55, 60), FORCE) + docs("g", (80, 84, 88), FORCE))
     assert len(got) == 1 and set(FORCE) <= set(terms(got[0])[0])
-    counts: dict[str, Any] = next(iter(engine.states.values())).slot("shift").get("counts", {})
-    assert counts.get("repeats_last_shift", 0) >= 1, counts
+    assert engine.counters["shift:repeats_last_shift"] >= 1, engine.counters
 
 
 def test_a_shift_with_new_terms_after_the_last_one_is_raised() -> None:

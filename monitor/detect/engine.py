@@ -14,6 +14,7 @@ from monitor.detect.feed import FeedNotice, FeedParams, FeedState, FeedTracker
 from monitor.detect.lifecycle import rewind
 from monitor.detect.moments import MomentMerger, MomentParams, Moments
 from monitor.detect.newactor import NewActorDetector
+from monitor.detect.shift import ShiftDetector
 from monitor.detect.silence import FeedBoard, SilenceDetector
 from monitor.detect.spike import SpikeDetector
 from monitor.detect.state import Event, StoryState
@@ -69,6 +70,8 @@ class Engine:
             self.detectors["spike"] = SpikeDetector(self.feed, self.counters)
         if isinstance(self.detectors.get("new_actor"), NewActorDetector):  # counts what it leaves out
             self.detectors["new_actor"] = NewActorDetector(self.counters)
+        if isinstance(self.detectors.get("shift"), ShiftDetector):  # what it holds back is counted
+            self.detectors["shift"] = ShiftDetector(self.counters)
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None
         self.moments = Moments()
         self.notices: list[FeedNotice] = []  # feed status changes not yet taken by the pipeline

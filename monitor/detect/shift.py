@@ -22,7 +22,7 @@ What a shift lists must be said by the news, not by one article: a rising (fadin
 is carried by at least ``MIN_CARRIERS`` articles of the recent (baseline) window from as
 many outlets, so one off-topic piece or one outlet's phrasing or absence is not a shift.
 A shift with no such rising term, or whose rising terms are mostly those of the story's
-last told shift, is not raised (counted in the slot by reason).
+last told shift, is not raised (counted as ``shift:<reason>``, a metric with its reason).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -136,6 +137,9 @@ class ShiftDetector:
 
     kind = "shift"
 
+    def __init__(self, drops: Counter[str] | None = None) -> None:
+        self.drops: Counter[str] = drops if drops is not None else Counter()  # "shift:<reason>"
+
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         p = rule.shift
         recent_s, baseline_s = p.recent.total_seconds(), p.baseline.total_seconds()
@@ -156,7 +160,7 @@ class ShiftDetector:
             signal = _signal(self.kind, now, verdict, level, format_duration(p.recent))
             why = _nothing_new(signal, slot)
             if why:
-                _bump(slot, why)
+                self.drops[f"{self.kind}:{why}"] += 1
                 reading = Reading(fire=False, hold=False)
         done = life.step(state, now, reading)
         if done != FIRED:
@@ -202,12 +206,6 @@ def _nothing_new(signal: Signal, slot: dict[str, object]) -> str:
     told = slot.get("told")
     last = set(told) if isinstance(told, list) else set()
     return REPEATED if len(rising & last) >= REPEAT * len(rising) else ""
-
-
-def _bump(slot: dict[str, object], name: str) -> None:
-    counts = slot.setdefault("counts", {})
-    assert isinstance(counts, dict)
-    counts[name] = int(counts.get(name, 0)) + 1
 
 
 def _shared(ids: tuple[str, ...], carriers: Sequence[Event]) -> bool:
