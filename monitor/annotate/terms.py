@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -94,6 +95,7 @@ def _keep(word: str) -> bool:
     return len(word) > 2 and word.isalpha() and word not in STOP_WORDS and word not in BOILERPLATE
 
 
+@lru_cache(maxsize=131_072)  # asked for every term of every article of a story, on each article
 def framing(term: str) -> bool:
     """Whether a term can say how a story is framed: not a ``GENERIC`` word alone, nor two of them."""
     return not all(w in GENERIC for w in term.split(" "))
