@@ -92,8 +92,9 @@ def corpus(cache: Path = CACHE) -> Path:
 def pinned(alert: Alert) -> dict[str, Any]:
     """What the regression pins of an alert: kind, day, story, supporting articles, and what moved."""
     out: dict[str, Any] = {
-        "rule": alert.rule, "kind": alert.kind, "at": alert.at.strftime("%Y-%m-%d"), "story": alert.story,
-        "articles": [a.id for a in alert.articles],
+        "rule": alert.rule, "kind": alert.kind, "kinds": list(alert.kinds),
+        "at": alert.at.strftime("%Y-%m-%d"), "story": alert.story,
+        "articles": [a.id for a in alert.articles], "key": alert.key,
     }
     if alert.changes is not None:
         for name in ("new_actors", "rising", "fading"):
@@ -127,12 +128,14 @@ def test_corpus_alerts_match_the_reviewed_list(alerts: list[Alert]) -> None:
 
 @pytest.mark.slow
 def test_corpus_alerts_are_explained(alerts: list[Alert]) -> None:
-    kinds = {a.kind for a in alerts}
-    assert {"threshold", "spike", "new_actor", "shift", "silence"} <= kinds
-    assert len({a.story for a in alerts if a.rule == "north-korea"}) == 2  # one rule, two stories
+    kinds = {k for a in alerts for k in a.kinds}
+    # No silence: these rules go quiet only in the corpus's collection gaps, which feed-aware
+    # silence does not report (tests/test_feed_moments.py). No spike: their baselines are mostly
+    # days the feed itself was thin, so none is claimed (docs/corpus-alerts.md, round 2).
+    assert {"threshold", "new_actor", "shift"} <= kinds  # spikes: see docs/corpus-alerts.md
     for a in alerts:
         assert a.articles and a.reason and a.summary
-        if a.kind in ("shift", "new_actor"):
+        if {"shift", "new_actor"} & set(a.kinds):
             assert a.changes is not None
             ids = {x.id for x in a.articles}
             moved = a.changes.new_actors + a.changes.rising + a.changes.fading
