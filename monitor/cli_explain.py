@@ -84,6 +84,10 @@ def render(e: Explanation) -> str:
         lines.append(f"  keyword {k.keyword!r} as {k.form!r} in {k.place.section}: {k.place.sentence}")
     for k in e.exclusions:
         lines.append(f"  excluded by {k.keyword!r} as {k.form!r} in {k.place.section}: {k.place.sentence}")
+    if e.relevance is not None:
+        r = e.relevance
+        lines.append(f"  {'ok  ' if r.ok else 'FAIL'} relevance {r.score:.2f} (level {r.level:.2f})"
+                     + (f": {r.why}" if r.why else ""))
     lines.extend(f"  why not: {f}" for f in e.failed)
     others = sorted({f"{a.actor} ({a.variant!r})" for a in e.others})
     if others:

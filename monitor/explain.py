@@ -19,7 +19,8 @@ from monitor.annotate.names import clean_name, entity_key
 from monitor.annotate.tokens import Token, tokenize
 from monitor.match import matches_spec
 from monitor.model import Annotated, Article
-from monitor.rules.schema import Rule, RuleSet
+from monitor.relevance import level_of, relevance
+from monitor.rules.schema import MatchSpec, Rule, RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,16 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class RelevanceEvidence:
+    """How central the rule's actors and keywords are to the article, and the level it needs."""
+
+    score: float
+    level: float
+    ok: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """Whether one article matches one rule, and the evidence for each condition."""
 
@@ -75,6 +86,7 @@ class Explanation:
     exclusions: tuple[KeywordEvidence, ...]
     failed: tuple[str, ...]  # the conditions that failed, in words
     others: tuple[ActorEvidence, ...] = ()  # actors found that the rule does not ask for
+    relevance: RelevanceEvidence | None = None  # how central the rule is to it, against its level
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,15 +161,29 @@ def explain_rule(rule: Rule, evidence: Evidence) -> Explanation:
         conditions.append(Condition("exclude", not fired, spec.exclude, fired, ()))
     mine = set(spec.actors) | set(spec.any_actors)
     phrases = set(spec.keywords) | set(spec.all_keywords)
+    meets = matches_spec(item, spec)
+    central = _relevance(item, spec) if meets else None
+    failed = tuple(_failure(c) for c in conditions if not c.ok)
+    if central is not None and not central.ok:
+        failed += (f"relevance: {central.score:.2f} below the rule's level {central.level:.2f}"
+                   + (f" ({central.why})" if central.why else ""),)
     return Explanation(
-        rule=rule.id, enabled=rule.enabled, matched=matches_spec(item, spec),
+        rule=rule.id, enabled=rule.enabled, matched=meets and (central is None or central.ok),
         conditions=tuple(conditions),
         actors=tuple(a for a in evidence.actors if a.actor in mine),
         keywords=tuple(k for k in evidence.phrases if k.keyword in phrases),
         exclusions=tuple(k for k in evidence.phrases if k.keyword in fired),
-        failed=tuple(_failure(c) for c in conditions if not c.ok),
+        failed=failed,
         others=tuple(a for a in evidence.actors if a.actor not in mine and a.linked),
+        relevance=central,
     )
+
+
+def _relevance(item: Annotated, spec: MatchSpec) -> RelevanceEvidence:
+    """The same score and level the matcher counts an article by (monitor/relevance.py)."""
+    rel = relevance(item, spec)
+    level = level_of(spec)
+    return RelevanceEvidence(rel.score, level, rel.score >= level, rel.why)
 
 
 def _failure(c: Condition) -> str:

@@ -103,3 +103,27 @@ def test_a_disabled_rule_is_explained_as_it_would_match_once_enabled() -> None:
     okafor = by_rule(result.stdout)["okafor-watch"]
     assert okafor["enabled"] is False and okafor["matched"] is True, okafor
     assert any(a["actor"] == "adaeze-okafor" and a["linked"] for a in okafor["actors"])
+
+
+def test_a_passing_mention_meets_the_conditions_but_not_the_relevance(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The rule's actor and keyword are there, once each, deep in a long body: the conditions
+    are met, the relevance is below the rule's level, and explain says so with both figures."""
+    filler = " ".join(f"Council members discussed item {i} of the harbour budget." for i in range(12))
+    article = {"id": "x-1", "title": "Ferry timetable changes for the spring season",
+               "published_at": "2026-03-02T10:00:00Z",
+               "body": f"{filler} Elsewhere, a strike at the Port of Brennport was mentioned in passing."}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(article) + "\n")
+    result = cli("rules", "explain", "--rules", "rules/", "--articles", str(path), "--json", env=ALIAS_ONLY)
+    assert result.returncode == 0, result.stderr
+    dock = by_rule(result.stdout)["brennport-dock-strike"]
+    assert all(c["ok"] for c in dock["conditions"])
+    assert dock["matched"] is False
+    rel = dock["relevance"]
+    assert rel["ok"] is False and rel["score"] < rel["level"] == 0.5
+    assert dock["failed"] and dock["failed"][-1].startswith("relevance: ")
+    text = cli("rules", "explain", "--rules", "rules/", "--articles", str(path), env=ALIAS_ONLY).stdout
+    assert "FAIL relevance" in text and "level 0.50" in text
+    matched = by_rule(cli("rules", "explain", "--rules", "rules/", "--articles", str(SAMPLES), "--id",
+                          "port-003", "--json", env=ALIAS_ONLY).stdout)["brennport-dock-strike"]
+    assert matched["relevance"]["ok"] is True and "in the headline" in matched["relevance"]["why"]
