@@ -77,14 +77,19 @@ class Pipeline:
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped_before)
         below = self.matcher.below
-        self.engine.observe_feed(articles)
-        matches = self.matcher.match(items)
-        self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
-        for m in matches:
-            self.metrics.matches.labels(rule=m.rule_id).inc()
         reasons = ("late", "duplicate", "syndicated_copy")  # a copy is kept, but counted once
         before = [self.engine.counters[r] for r in reasons]
-        alerts = self.engine.process(matches)
+        alerts: list[Alert] = []
+        # One article at a time: what a detector reads of the feed is then the articles up to
+        # this one, whatever the batch (a feed read that saw the rest of its batch made a
+        # spike's usual rate depend on where batches were cut, e.g. by a restart).
+        for article, item in zip(articles, items, strict=True):
+            self.engine.observe_feed([article])
+            matches = self.matcher.match([item])
+            for m in matches:
+                self.metrics.matches.labels(rule=m.rule_id).inc()
+            alerts += self.engine.process(matches)
+        self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         for reason, was in zip(reasons, before, strict=True):
             self.metrics.dropped.labels(reason=reason).inc(self.engine.counters[reason] - was)
         return self.route(alerts)
