@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.parallel import ParallelAnnotator
@@ -80,12 +81,15 @@ class Pipeline:
         reasons = ("late", "duplicate", "syndicated_copy")  # a copy is kept, but counted once
         before = [self.engine.counters[r] for r in reasons]
         alerts: list[Alert] = []
-        # One article at a time: what a detector reads of the feed is then the articles up to
-        # this one, whatever the batch (a feed read that saw the rest of its batch made a
-        # spike's usual rate depend on where batches were cut, e.g. by a restart).
-        for article, item in zip(articles, items, strict=True):
-            self.engine.observe_feed([article])
-            matches = self.matcher.match([item])
+        # One moment at a time: the articles of one publication time are counted toward the
+        # feed, then detected. What a detector reads of the feed is then the feed up to this
+        # moment, in whatever order ties arrive and wherever batches were cut (a read that saw
+        # the rest of its batch made a spike's usual rate depend on a restart's batch cuts).
+        pairs = list(zip(articles, items, strict=True))
+        for _, moment in groupby(pairs, key=lambda pair: pair[0].published_at):
+            group = list(moment)
+            self.engine.observe_feed([a for a, _ in group])
+            matches = self.matcher.match([it for _, it in group])
             for m in matches:
                 self.metrics.matches.labels(rule=m.rule_id).inc()
             alerts += self.engine.process(matches)

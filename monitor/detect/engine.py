@@ -196,7 +196,12 @@ class Engine:
             self.stories.prune(rule, now - rule.longest_window.total_seconds() - self.grace_s)
         p = self.feed.tracker.p
         quiet = max((r.silence.after.total_seconds() for r in self._rules.values()), default=0.0)
-        horizon = 2 * p.baseline.total_seconds() + p.window.total_seconds() + quiet + self.grace_s
+        # a spike reads the feed's usual rate as far back as its own recent + baseline, and
+        # then one feed baseline more: keep that much, or a pruned daemon reads less than a
+        # backtest that never pruned
+        spike = max(((r.spike.recent + r.spike.baseline).total_seconds() for r in self._rules.values()
+                     if "spike" in r.detect), default=0.0)
+        horizon = 2 * p.baseline.total_seconds() + p.window.total_seconds() + max(quiet, spike) + self.grace_s
         self.feed.state = self.feed.tracker.prune(self.feed.state, now - horizon)
         return gone
 
