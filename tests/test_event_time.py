@@ -250,3 +250,25 @@ def test_the_static_member_id_is_kept_with_the_state(tmp_path: Path) -> None:
     assert instance_id(KafkaSettings(group_instance_id="desk-1"), tmp_path) == "desk-1"
     assert instance_id(KafkaSettings(group_instance_id=""), tmp_path) is None
     assert instance_id(KafkaSettings(group_instance_id=None), tmp_path) is None
+
+
+def test_ties_cut_by_any_batch_size_change_no_alert(tmp_path: Path) -> None:
+    """A thousand articles with ties (two stories at one minute), every alert kind, and a spike
+    whose usual rate counts the feed up to its moment: batches of one article, of seven and of
+    the default give the same alerts, word for word."""
+    from kafka_fixtures import alert_identity, generated_stream, public, write_jsonl
+    from kafka_fixtures import backtest as backtest_cli
+
+    stream = generated_stream()
+    assert len({a["published_at"] for a in stream}) < len(stream), "the stream has ties"
+    path = write_jsonl(tmp_path / "stream.jsonl", map(public, stream))
+    rules = Path(__file__).parent / "fixtures" / "event-time-rules.yaml"
+
+    def alerts(size: str) -> list[tuple[Any, ...]]:
+        got = backtest_cli(rules, path, STORY_MONITOR_KAFKA__MAX_POLL_RECORDS=size)
+        return sorted((*alert_identity(a), a["summary"], a["reason"]) for a in got)
+
+    default = alerts("256")
+    assert len(default) > 100
+    assert alerts("1") == default
+    assert alerts("7") == default

@@ -187,9 +187,6 @@ def test_a_pause_and_a_broker_outage_mid_stream_change_no_alert(
 
 # --- 3. kill -9, again and again, with the default session timeout ---------------------------------
 @pytest.mark.slow
-@pytest.mark.xfail(reason="open bug (issue 14 stays open): after kill -9 restarts one spike's 'usual' "
-                   "rate reads 1.2 where the backtest reads 1.3; every alert, time, story and article "
-                   "is the same. The feed counts a spike reads differ after a restart; not yet found why.")
 def test_kill_9_at_several_points_loses_nothing_and_a_restart_gets_its_partitions_at_once(
     kafka_broker: KafkaBroker, daemons: DaemonFactory, stream: Stream, expected: list[dict[str, Any]],
 ) -> None:

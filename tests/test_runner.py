@@ -101,3 +101,16 @@ def test_a_file_run_skips_and_counts_poison_lines_with_their_line_numbers(
     where = [r.where for r in caplog.records if r.getMessage() == "bad_article_line"]  # type: ignore[attr-defined]
     assert where == [f"{path}:{n}" for n in sorted(bad)]
     assert app.metrics.articles._value.get() == len(good)
+
+
+def test_a_file_batch_never_ends_inside_one_publication_time(tmp_path: Path) -> None:
+    """Batches of two over lines tied three at a time: each batch ends where a moment ends."""
+    path = tmp_path / "in.jsonl"
+    times = ["2026-01-01T10:00:00Z"] * 3 + ["2026-01-01T11:00:00Z"] * 3 + ["2026-01-01T12:00:00Z"]
+    path.write_text("".join(f'{{"id": "a{i}", "title": "t", "published_at": "{t}"}}\n'
+                            for i, t in enumerate(times)) + "not json\n")
+    source = JsonlSource(path)
+    sizes = []
+    while batch := source.poll(2, 0.0):
+        sizes.append([r.offset for r in batch])
+    assert sizes == [[0, 1, 2], [3, 4, 5], [6, 7]]

@@ -17,7 +17,10 @@ align their inputs:
   against the broker's log end, and a lane confirmed at its end is ``idle``: left out of
   the minimum until it brings a record again, or until nothing waits any more;
 - a record with no event time (it failed to decode; the run loop rejects it) leaves as
-  soon as it is at the head of its lane and moves no watermark.
+  soon as it is at the head of its lane and moves no watermark;
+- a batch never ends inside one publication time (ties across partitions leave together),
+  so what a detector reads of the feed at a moment does not depend on batch cuts (two
+  records of one time in one partition fetched by two polls can still be cut apart).
 
 Pure logic: no I/O and no clock of its own.
 """
@@ -102,13 +105,24 @@ class Aligner:
         self._settle(now)
 
     def release(self, max_records: int, now: float) -> list[Record]:
-        """Up to ``max_records`` records, earliest event time first, none past the watermark."""
+        """Up to ``max_records`` records, earliest event time first, none past the watermark.
+
+        A batch never ends inside one publication time: records of the time the last one
+        has follow it past ``max_records``. Every partition holding such a record has
+        fetched it already (its watermark reached that time), so the articles of one moment
+        are detected together, wherever the batch would have been cut, as in a backtest.
+        """
         bound = self.watermark
         out: list[Record] = []
-        while len(out) < max_records:
+        last: float | None = None
+        while True:
             lane = self._next(bound)
             if lane is None:
                 break
+            at = lane.queue[0][0]
+            if len(out) >= max_records and (last is None or at != last):
+                break
+            last = at
             _, record = lane.queue.popleft()
             lane.bytes -= _size(record)
             if not lane.queue:

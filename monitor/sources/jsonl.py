@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from monitor.decode import DecodeError
+from monitor.decode import DecodeError, decode_record
 from monitor.errors import SourceError
 from monitor.sources.base import Record
 
 log = logging.getLogger("monitor.source")
+_PEEK_BYTES = 64 * 1_048_576  # only to read a time: the run loop applies the real limit
 
 
 class JsonlSource:
@@ -33,6 +34,7 @@ class JsonlSource:
             raise SourceError(f"{path}: cannot open: {exc.strerror}") from None
         self._line = 0
         self._partial = b""
+        self._ahead: bytes | None = None  # a line read to look at its time, not yet taken
         self._eof = False
         self._at_end = False
         self.rejected: Counter[str] = Counter()
@@ -52,10 +54,12 @@ class JsonlSource:
             self._line += 1
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """Up to ``max_records`` lines, and past that the lines of the last one's publication
+        time: a batch never ends inside one moment (see ``monitor.sources.alignment``)."""
         out: list[Record] = []
         deadline = time.monotonic() + timeout_s
-        while len(out) < max_records:
-            chunk = self._file.readline()
+        while len(out) < max_records or self._same_moment(out):
+            chunk = self._readline()
             self._at_end = not chunk or not chunk.endswith(b"\n")
             if self._at_end:
                 self._partial += chunk
@@ -76,6 +80,20 @@ class JsonlSource:
                 self._line += 1
         return out
 
+    def _readline(self) -> bytes:
+        chunk, self._ahead = (self._ahead, None) if self._ahead is not None else (self._file.readline(), None)
+        return chunk
+
+    def _same_moment(self, out: list[Record]) -> bool:
+        """Whether the next complete line has the publication time of the last line taken."""
+        if not out or self._partial:
+            return False
+        chunk = self._ahead = self._file.readline()
+        if not chunk.endswith(b"\n") or not chunk.strip():
+            return False
+        last = _moment(out[-1].value)
+        return last is not None and _moment(chunk) == last
+
     def _record(self, line: bytes) -> Record:
         record = Record(self.name, -1, self._line, line)
         self._line += 1
@@ -94,3 +112,9 @@ class JsonlSource:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _moment(line: bytes | str | None) -> float | None:
+    """A line's publication time, when it decodes to an article (a cheap second decode)."""
+    article = decode_record(line, None, _PEEK_BYTES)
+    return None if isinstance(article, DecodeError) else article.published_at.timestamp()
