@@ -7,51 +7,30 @@ Ports, paths, probes, users and every ``STORY_MONITOR_*`` variable are compared 
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel
+from deploy_files import (
+    DEPLOY,
+    DRAIN_S,
+    PORT,
+    REPO,
+    Manifests,
+    Unit,
+    check_env,
+    docker_facts,
+    kustomize,
+    read_unit,
+    run_role,
+    seconds,
+    setting_path,
+    unit_command,
+)
 
 from monitor.rules import load_rules
-from monitor.settings import HttpSettings, KafkaSettings, Settings, load_settings
-
-REPO = Path(__file__).resolve().parent.parent
-DEPLOY = REPO / "deploy"
-PORT = HttpSettings().port
-DRAIN_S = KafkaSettings().drain_timeout_s
-ENV_PREFIX = "STORY_MONITOR_"
-SLACK_ENV = {"SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"}  # read by load_settings itself
-Manifests = dict[tuple[str, str], dict[str, Any]]  # (kind, name) -> document
-
-
-# --- environment variables against the settings model --------------------------------------
-
-def setting_path(name: str) -> tuple[str, ...]:
-    """``STORY_MONITOR_KAFKA__TOPIC`` -> ("kafka", "topic"), checked field by field."""
-    assert name.startswith(ENV_PREFIX), name
-    parts = tuple(p.lower() for p in name[len(ENV_PREFIX):].split("__"))
-    model: Any = Settings
-    for i, part in enumerate(parts):
-        assert isinstance(model, type) and issubclass(model, BaseModel), f"{name}: too deep"
-        assert part in model.model_fields, f"{name}: no setting {'.'.join(parts[:i + 1])}"
-        model = model.model_fields[part].annotation
-    assert not (isinstance(model, type) and issubclass(model, BaseModel)), f"{name}: names a section"
-    return parts
-
-
-def check_env(env: dict[str, str]) -> Settings:
-    """Every Story Monitor variable names a real setting, and the literal values validate."""
-    nested: dict[str, Any] = {}
-    for name, value in env.items():
-        if name in SLACK_ENV or not name.startswith(ENV_PREFIX):
-            continue
-        section, key = setting_path(name)
-        if "${" not in value:
-            nested.setdefault(section, {})[key] = value
-    return load_settings(overrides=nested)
+from monitor.settings import load_settings
 
 
 @pytest.mark.parametrize("name", ["STORY_MONITOR_KAFKA__TOPI", "STORY_MONITOR_KAFKA",
@@ -61,40 +40,11 @@ def test_the_env_check_catches_typos(name: str) -> None:
         setting_path(name)
 
 
-def seconds(text: str) -> float:
-    """systemd / compose durations: ``45``, ``45s``, ``1min``, ``1m30s``."""
-    units = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
-    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip())
-    assert parts, text
-    return sum(float(n) * units[u] for n, u in parts)
-
-
 # --- Dockerfile ----------------------------------------------------------------------------
-
-def dockerfile(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", "\n".join(
-        line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
-    ))
-    out = []
-    for line in text.splitlines():
-        if line.strip():
-            op, _, args = line.strip().partition(" ")
-            out.append((op.upper(), " ".join(args.split())))
-    return out
-
 
 @pytest.fixture(scope="module")
 def docker() -> dict[str, Any]:
-    steps = dockerfile(DEPLOY / "Dockerfile")
-    stages = [i for i, (op, _) in enumerate(steps) if op == "FROM"]
-    final = steps[stages[-1]:]
-    env: dict[str, str] = {}
-    for op, args in final:
-        if op == "ENV":
-            env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
-    return {"steps": steps, "final": final, "env": env,
-            "final_ops": {op: args for op, args in final}}
+    return docker_facts()
 
 
 def test_dockerfile_base_user_port_volume(docker: dict[str, Any]) -> None:
@@ -151,27 +101,14 @@ def test_dockerfile_copies_what_exists_and_the_ignore_file_lets_it_through(docke
 # --- systemd -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def unit() -> dict[str, list[tuple[str, str]]]:
-    sections: dict[str, list[tuple[str, str]]] = {}
-    current = None
-    for line in (DEPLOY / "story-monitor.service").read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), [])
-            continue
-        key, _, value = line.partition("=")
-        assert current is not None and key and _, line
-        current.append((key, value))
-    return sections
+def unit() -> Unit:
+    return read_unit(DEPLOY / "story-monitor.service")
 
 
-def test_systemd_unit_restart_stop_reload(unit: dict[str, list[tuple[str, str]]]) -> None:
+def test_systemd_unit_restart_stop_reload(unit: Unit) -> None:
     service = dict(unit["Service"])
     assert set(unit) == {"Unit", "Service", "Install"}
-    program, *args = shlex.split(service["ExecStart"])
-    assert Path(program).name == "story-monitor" and args == ["run"]
+    assert unit_command(unit) == ["run"] and run_role(unit_command(unit)) == "all"
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["Restart"] == "on-failure"
     assert service["KillSignal"] == "SIGTERM"
@@ -179,7 +116,7 @@ def test_systemd_unit_restart_stop_reload(unit: dict[str, list[tuple[str, str]]]
     assert dict(unit["Install"])["WantedBy"] == "multi-user.target"
 
 
-def test_systemd_unit_is_hardened_and_writes_only_its_state(unit: dict[str, list[tuple[str, str]]]) -> None:
+def test_systemd_unit_is_hardened_and_writes_only_its_state(unit: Unit) -> None:
     service = dict(unit["Service"])
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
                        "PrivateTmp": "yes"}.items():
@@ -197,14 +134,7 @@ def test_systemd_unit_is_hardened_and_writes_only_its_state(unit: dict[str, list
 
 @pytest.fixture(scope="module")
 def k8s() -> Manifests:
-    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
-    found = {}
-    for name in kustomization["resources"]:
-        for doc in yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()):
-            found[(doc["kind"], doc["metadata"]["name"])] = doc
-    listed = {p.name for p in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == set(kustomization["resources"])
-    return found
+    return kustomize(DEPLOY / "k8s")
 
 
 def container(k8s: Manifests) -> dict[str, Any]:
