@@ -9,11 +9,11 @@ and gets none of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from monitor.service.digest import Digest
 from monitor.service.feedwatch import FeedAnnouncer
 from monitor.service.http import HttpService
+from monitor.service.ports import ServiceHost
 from monitor.service.post import Poster, messenger_for
 from monitor.service.probes import AppProbe, SendCounts
 from monitor.service.reload import Reloader
@@ -22,7 +22,7 @@ from monitor.service.scheduler import Jobs, Scheduler
 __all__ = ["attach"]
 
 
-def attach(app: Any) -> None:
+def attach(app: ServiceHost) -> None:
     """Add the HTTP server, the rule reloader (SIGHUP) and the scheduler to ``app.services``."""
     if app.source.clock != "wall":
         return

@@ -7,12 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from typing import Any
 
 from monitor.detect.state import StoryState
 from monitor.errors import ConfigError
+from monitor.service.ports import DigestHost, StatePort
 from monitor.service.post import Poster
-from monitor.state.store import Store
 
 DAY_S = 86_400.0
 TOP_STORIES = 5
@@ -52,7 +51,7 @@ class Growth:
     before: int
 
 
-def day_alerts(store: Store, start: float, end: float) -> list[AlertCount]:
+def day_alerts(store: StatePort, start: float, end: float) -> list[AlertCount]:
     """Alerts queued in ``[start, end)`` (wall time), by rule and kind."""
     return [AlertCount(r, k, n) for r, k, n in store.alert_counts(start, end)]
 
@@ -90,7 +89,7 @@ def render(day: date, alerts: list[AlertCount], grew: list[Growth]) -> str:
 class Digest:
     """Posts the digest once a day at ``slack.digest_at`` (UTC); runs on the loop thread."""
 
-    def __init__(self, app: Any, poster: Poster, channel: str, at: str,
+    def __init__(self, app: DigestHost, poster: Poster, channel: str, at: str,
                  clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.poster = poster

@@ -6,11 +6,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import generate_latest
 
 from monitor.obs.metrics import Metrics
+from monitor.service.ports import DeliveryCounts, ProbeHost
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Status:
 class SendCounts:
     """Copies the sender's delivery results into ``story_monitor_slack_sends_total{result}``."""
 
-    def __init__(self, sender: Any, metrics: Metrics) -> None:
+    def __init__(self, sender: DeliveryCounts, metrics: Metrics) -> None:
         self.sender = sender
         self.metrics = metrics
         self._seen: dict[str, int] = {}
@@ -42,9 +42,9 @@ class SendCounts:
 
 
 class AppProbe:
-    """Answers /healthz, /readyz and /metrics from a running App; safe from any thread."""
+    """Answers /healthz, /readyz and /metrics from a running daemon; safe from any thread."""
 
-    def __init__(self, app: Any, stall_after_s: float, sends: SendCounts,
+    def __init__(self, app: ProbeHost, stall_after_s: float, sends: SendCounts,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.stall_after_s = stall_after_s

@@ -11,9 +11,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from monitor.rules.loader import rule_files
+from monitor.service.ports import Built, ReloadHost
 from monitor.service.post import Poster
 
 log = logging.getLogger("monitor.service.reload")
@@ -90,7 +90,7 @@ class Reloader:
     on it. ``check`` and ``reload`` do the same synchronously, for tests and file replays.
     """
 
-    def __init__(self, app: Any, poster: Poster | None = None) -> None:
+    def __init__(self, app: ReloadHost, poster: Poster | None = None) -> None:
         self.app = app
         self.poster = poster
         self.path = Path(app.settings.rules.path)
@@ -141,13 +141,13 @@ class Reloader:
         try:
             if mark:
                 self.watcher.mark()
-            built = self.app.build_rules()
+            built: Built = self.app.build_rules()
         except Exception as exc:  # the builder must end and hand over whatever happened
             built = [f"{self.path}:1: cannot load the rules: {type(exc).__name__}: {str(exc)[:300]}"]
         seconds = round(time.monotonic() - started, 3)
         self.app.runner.call_soon(lambda: self._finish(built, trigger, seconds))
 
-    def _finish(self, built: Any, trigger: str, seconds: float) -> None:
+    def _finish(self, built: Built, trigger: str, seconds: float) -> None:
         """On the loop: swap or reject, then start the build a request left waiting."""
         try:
             self._apply(built, trigger, seconds)
@@ -158,11 +158,11 @@ class Reloader:
             if again is not None:
                 self.request(again)
 
-    def _apply(self, built: Any, trigger: str, seconds: float | None = None) -> bool:
+    def _apply(self, built: Built, trigger: str, seconds: float | None = None) -> bool:
         ok = bool(self.app.apply_rules(built))
         log.info("rules_reload_done", extra={"trigger": trigger, "applied": ok, "build_s": seconds})
-        if not ok:
-            self._tell_admin(list(built))
+        if not ok and isinstance(built, list):  # refused: the errors of its files
+            self._tell_admin(built)
         return ok
 
     def _tell_admin(self, errors: list[str]) -> None:

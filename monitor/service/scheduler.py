@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.obs.metrics import rss_bytes
 from monitor.service.digest import Digest
+from monitor.service.ports import JobsHost
 from monitor.service.probes import SendCounts
 from monitor.service.reload import Reloader
 
@@ -93,7 +93,7 @@ class Scheduler:
 class Maintenance:
     """Evicts expired window state, checkpoints the WAL, and now and then vacuums the file."""
 
-    def __init__(self, app: Any, vacuum_interval_s: float,
+    def __init__(self, app: JobsHost, vacuum_interval_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.vacuum_interval_s = vacuum_interval_s
@@ -123,7 +123,7 @@ class Maintenance:
 class Jobs:
     """The work behind each scheduled job; every method runs on the loop thread."""
 
-    def __init__(self, app: Any, reloader: Reloader, sends: SendCounts, digest: Digest | None = None,
+    def __init__(self, app: JobsHost, reloader: Reloader, sends: SendCounts, digest: Digest | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.reloader = reloader
