@@ -34,6 +34,7 @@ from monitor.service.digest import Digest, due_day
 from monitor.service.http import HttpService
 from monitor.service.post import Poster, WebApiMessenger
 from monitor.service.probes import AppProbe, SendCounts
+from monitor.service.reload import Reloader
 from monitor.service.scheduler import Handoff, Job, Jobs, Maintenance, Scheduler
 from monitor.settings import Settings
 from monitor.sources.jsonl import JsonlSource
@@ -247,16 +248,29 @@ def test_maintenance_evicts_expired_state_and_vacuums(replayed: App) -> None:
     assert conn.execute("SELECT COUNT(*) FROM detectors").fetchone()[0] == 0
 
 
-def test_tick_job_uses_the_wall_clock_only_for_wall_sources(replayed: App) -> None:
+@pytest.mark.parametrize("follow", [True, False], ids=["wall", "event"])
+def test_the_loop_ticks_itself_on_the_wall_clock_only_for_wall_sources(tmp_path: Path, follow: bool) -> None:
+    """One tick path: the run loop's own timer (no scheduler job), at the App's clock."""
+    settings = Settings(detect={"tick_interval_s": 1e-6})  # type: ignore[arg-type]
+    app = App(settings, load_rules([REPO / "rules"]), JsonlSource(REPO / "samples" / "articles.jsonl",
+              follow=follow), CollectingNotifier(), nlp=None, state_dir=tmp_path, background_sender=False,
+              clock=lambda: 123.0)
     ticks: list[float] = []
-    replayed.runner.tick = ticks.append  # type: ignore[method-assign,assignment]
-    jobs = Jobs(replayed, reloader=None, sends=SendCounts(replayed.sender, replayed.metrics),  # type: ignore[arg-type]
-                clock=lambda: 123.0)
-    jobs.tick()
-    assert ticks == []  # a replayed file ticks on event time, after each batch
-    replayed.source.clock = "wall"
-    jobs.tick()
-    assert ticks == [123.0]
+
+    def tick(now: float) -> int:
+        ticks.append(now)
+        if len(ticks) == 3:
+            app.runner.stop()
+        return 0
+
+    app.runner.tick = tick  # type: ignore[method-assign]
+    try:
+        app.run()
+    finally:
+        app.close()
+    assert ticks == ([123.0] * 3 if follow else [])  # a replayed file ticks on event time, after each batch
+    jobs = Jobs(app, Reloader(app), SendCounts(app.sender, app.metrics))
+    assert "tick" not in {job.name for job in jobs.schedule()}
 
 
 # --- the daily digest on a fake clock and the fake Slack -----------------------------------

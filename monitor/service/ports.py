@@ -45,13 +45,11 @@ class TaskQueue(Protocol):
 
 
 class LoopPort(Turning, TaskQueue, Protocol):
-    """The main loop, with its wall-clock tick."""
-
-    def tick(self, now: float) -> int: ...
+    """The main loop as ``attach`` wires it: liveness, and work handed to it."""
 
 
 class SourcePort(Protocol):
-    """The input, as the jobs see it: whose clock it runs on.
+    """The input, as ``attach`` sees it: whose clock it runs on (services only for "wall").
 
     The probes take any source and read, with ``getattr`` because a file source has none of
     them: ``alive_at`` (monotonic; a loop waiting on the dead-letter topic is alive), ``ready``
@@ -176,16 +174,10 @@ class DigestHost(Protocol):
 
 
 class JobsHost(Protocol):
-    """What the scheduled jobs touch: ticks, the sender, maintenance and the heartbeat."""
+    """What the scheduled jobs touch: the sender, maintenance, the heartbeat."""
 
     @property
     def settings(self) -> Settings: ...
-
-    @property
-    def source(self) -> SourcePort: ...
-
-    @property
-    def runner(self) -> LoopPort: ...
 
     @property
     def pipeline(self) -> Detecting: ...
@@ -213,6 +205,12 @@ class Service(Protocol):
 
 class ServiceHost(JobsHost, Protocol):
     """Everything ``attach`` wires: what the jobs touch, the probes and reload read, and more."""
+
+    @property
+    def source(self) -> SourcePort: ...
+
+    @property
+    def runner(self) -> LoopPort: ...
 
     @property
     def pipeline(self) -> PipelinePort: ...

@@ -1,5 +1,8 @@
 """Scheduled jobs: APScheduler's thread only hands work to the main loop, which owns the state.
 
+Ticks are not among them: the loop ticks itself every ``detect.tick_interval_s`` on the
+wall clock (``Runner.run``), the one path by which time passes without articles.
+
 Each job's work runs on the loop thread between batches (``Runner.call_soon``), so no
 lock guards the windows, the rules or the SQLite connection. A job whose previous hand-off
 has not run yet is skipped, so a stalled loop does not pile up work.
@@ -123,19 +126,17 @@ class Maintenance:
 class Jobs:
     """The work behind each scheduled job; every method runs on the loop thread."""
 
-    def __init__(self, app: JobsHost, reloader: Reloader, sends: SendCounts, digest: Digest | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, app: JobsHost, reloader: Reloader, sends: SendCounts,
+                 digest: Digest | None = None) -> None:
         self.app = app
         self.reloader = reloader
         self.sends = sends
         self.digest = digest
-        self.clock = clock
         self.maintenance = Maintenance(app, app.settings.state.vacuum_interval_s)
 
     def schedule(self) -> list[Job]:
         s = self.app.settings
         jobs = [
-            Job("tick", s.detect.tick_interval_s, self.tick),
             Job("rules_reload", s.rules.reload_interval_s, self.reloader.poll, on_loop=False),
             Job("outbox_flush", FLUSH_INTERVAL_S, self.flush),
             Job("maintenance", s.state.maintenance_interval_s, self.maintenance.run),
@@ -144,11 +145,6 @@ class Jobs:
         if self.digest is not None:
             jobs.append(Job("digest", DIGEST_POLL_S, self.digest.run))
         return jobs
-
-    def tick(self) -> None:
-        """Silence and window evaluation when time passes without articles (wall-clock sources)."""
-        if self.app.source.clock == "wall":
-            self.app.runner.tick(self.clock())
 
     def flush(self) -> None:
         if self.app.background_sender:
