@@ -222,8 +222,12 @@ def test_k8s_annotate_scales_on_its_groups_lag(k8s: Manifests, tmp_path: Path) -
     [metric] = hpa["metrics"]
     external = metric["external"]
     assert metric["type"] == "External" and external["metric"]["name"] == "story_monitor_consumer_lag"
-    settings = config(k8s, tmp_path)
-    assert external["metric"]["selector"]["matchLabels"] == {"group": f"{settings.kafka.group_id}-annotate"}
+    labels = k8s[(target["kind"], target["name"])]["spec"]["template"]["metadata"]["labels"]
+    selector = {k.replace(".", "_").replace("/", "_").replace("-", "_"): v for k, v in labels.items()}
+    assert external["metric"]["selector"]["matchLabels"].items() <= selector.items()  # as scraped
+    assert external["metric"]["selector"]["matchLabels"] == {"app_kubernetes_io_component": "annotate"}
+    comment = (DEPLOY / "k8s" / "scale" / "hpa.yaml").read_text()
+    assert f"{config(k8s, tmp_path).kafka.group_id}-annotate" in comment  # the group KEDA would read
     assert external["target"]["type"] == "AverageValue" and int(external["target"]["averageValue"]) > 0
     assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
     annotations = k8s[("Deployment", "story-monitor-annotate")]["spec"]["template"]["metadata"]["annotations"]
