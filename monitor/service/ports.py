@@ -8,7 +8,8 @@ other assembly (a role's app, a test's fake) fits a service as soon as it has wh
 service's port lists: the probes need no store, the reloader no pipeline.
 
 Members are read-only properties, so that a host may hold a richer type (``Store`` for
-``StatePort``); ``Metrics`` and ``Settings`` are frozen data types, taken as they are.
+``StatePort``). ``Metrics`` (the one registry) and ``Settings`` (frozen) are taken as the
+concrete types they are.
 """
 
 from __future__ import annotations
