@@ -146,6 +146,19 @@ def test_threshold_and_spike_at_one_moment_give_one_message_with_both_reasons() 
     assert public["reasons"] == list(alert.reasons) and public["reason"] == alert.reasons[0]
 
 
+def test_a_matching_article_and_the_threshold_it_completes_give_one_message() -> None:
+    """``any`` forwards the article that also makes the threshold: the desk gets it once, with
+    both reasons, instead of "a new matching article" and "4 articles" side by side."""
+    r = rule(detect=("any", "threshold"), count=2, window_h=6)
+    steps = [("story", 0.0, "s0"), ("story", 5.0, "s1"), ("tick", 6)]
+    alone, _ = play(r, steps)
+    assert sorted(hours(alone)) == [("any", 0.0), ("any", 5.0), ("threshold", 5.0)]
+    merged, _ = play(r, steps, moments=MomentParams(hold_s=120))
+    assert [(a.kind, a.kinds, hours([a])[0][1]) for a in merged] == [
+        ("any", ("any",), 0.0), ("any", ("any", "threshold"), 5.0)]
+    assert [x.id for x in merged[1].articles] == ["s0", "s1"]
+
+
 def test_the_same_across_a_batch_boundary_and_a_restart() -> None:
     r = both_rule()
     r = replace(r, threshold=replace(r.threshold, count=3))  # threshold at the third, spike at the fourth

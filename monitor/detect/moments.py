@@ -1,7 +1,7 @@
 """One message per story-moment: signals of one story, close in event time and drawn from
 mostly the same articles, go out as one alert carrying every reason.
 
-An alert of a mergeable kind (threshold, spike, shift, new_actor) is held until event time has moved
+An alert of a mergeable kind (threshold, spike, shift, new_actor, any) is held until event time has moved
 past ``at + hold_s`` (a later article, or a clock tick after that moment); a signal of the
 same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
 ``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from monitor.model import Alert, Changes
 
-MERGEABLE = frozenset({"threshold", "spike", "shift", "new_actor"})
+MERGEABLE = frozenset({"threshold", "spike", "shift", "new_actor", "any"})
 SAME_MOMENT = "same_moment"
 
 
