@@ -25,6 +25,7 @@ class DecodeError:
 
     reason: str  # empty | not_utf8 | oversized | not_json | too_deep | not_object | missing_field |
     # wrong_type | bad_text | bad_timestamp | duplicate_id | undecodable (an exception nobody foresaw)
+    # | annotate_failed (a valid article the annotator raised on: the run loop's, not decode's)
     detail: str
 
     def __str__(self) -> str:

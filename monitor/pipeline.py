@@ -16,13 +16,14 @@ from monitor.annotate.phrases import PhraseIndex
 from monitor.detect.engine import Engine
 from monitor.detect.feed import FeedNotice
 from monitor.match import Matcher
-from monitor.model import Alert, Article
+from monitor.model import Alert, Annotated, Article
 from monitor.obs.metrics import Metrics
 from monitor.route import Router
 from monitor.rules.schema import RuleSet
 
 log = logging.getLogger("monitor.pipeline")
 FeedListener = Callable[[FeedNotice], None]
+Reject = Callable[[Article, str], None]  # an article the annotator failed on, and why
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,15 @@ class Pipeline:
         self.metrics.rules_loaded.set(len(ruleset.enabled))
         return self.engine.use_rules(ruleset)
 
-    def run(self, articles: Sequence[Article]) -> list[Alert]:
+    def run(self, articles: Sequence[Article], reject: Reject | None = None) -> list[Alert]:
+        """Alerts of one batch. With ``reject``, an article the annotator fails on is handed to it
+        (the run loop dead-letters it) and the rest of the batch goes on; without, the error
+        propagates."""
         if not articles:
             return []
         started = time.perf_counter()
         skipped_before = self.annotator.skipped
-        items = self.annotator.annotate(articles)
+        articles, items = self._annotate(articles, reject)
         self.metrics.nlp_batch_seconds.observe(time.perf_counter() - started)
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped_before)
@@ -97,6 +101,28 @@ class Pipeline:
         for reason, was in zip(reasons, before, strict=True):
             self.metrics.dropped.labels(reason=reason).inc(self.engine.counters[reason] - was)
         return self.route(alerts)
+
+    def _annotate(self, articles: Sequence[Article], reject: Reject | None
+                  ) -> tuple[Sequence[Article], list[Annotated]]:
+        """The batch at once; when that raises, one article at a time, to find the one to blame."""
+        try:
+            return articles, self.annotator.annotate(articles)
+        except Exception:
+            if reject is None:
+                raise
+        kept: list[Article] = []
+        items: list[Annotated] = []
+        for article in articles:
+            try:
+                (item,) = self.annotator.annotate([article])
+            except Exception as exc:  # a valid article nobody foresaw: it must not stop the loop
+                why = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("annotate_failed", extra={"article": article.id, "error": why})
+                reject(article, why)
+                continue
+            kept.append(article)
+            items.append(item)
+        return kept, items
 
     def tick(self, now: float) -> list[Alert]:
         alerts = self.engine.tick(now)

@@ -149,6 +149,7 @@ class Runner:
         """One batch: everything it causes is durable before its offsets count as done."""
         started = time.perf_counter()
         articles: list[Article] = []
+        came_from: dict[int, Record] = {}
         for record in records:
             result = self.intake.check(self.decoder(record))
             if isinstance(result, DecodeError):
@@ -156,7 +157,13 @@ class Runner:
                 self.source.reject(record, result)
             else:
                 articles.append(result)
-        alerts = self.pipeline.run(articles)
+                came_from[id(result)] = record
+
+        def reject(article: Article, why: str) -> None:
+            self.metrics.decode_errors.labels(reason="annotate_failed").inc()
+            self.source.reject(came_from[id(article)], DecodeError("annotate_failed", why))
+
+        alerts = self.pipeline.run(articles, reject)
         if articles:  # event time moved: what it brings, as a backtest sees it
             engine = self.pipeline.engine
             alerts += self.pipeline.tick(engine.watermark)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import spacy
+from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 
 from monitor.app import App
 from monitor.notify.console import CollectingNotifier
@@ -114,3 +118,50 @@ def test_a_file_batch_never_ends_inside_one_publication_time(tmp_path: Path) -> 
     while batch := source.poll(2, 0.0):
         sizes.append([r.offset for r in batch])
     assert sizes == [[0, 1, 2], [3, 4, 5], [6, 7]]
+
+
+class ExplodingTokenizer:
+    """spaCy's own tokenizer, raising on one text: a valid article the model cannot take."""
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+
+    def __call__(self, text: str) -> Doc:
+        if "KABOOM" in text:
+            raise ValueError("the tokenizer met a text it could not take")
+        return self.inner(text)
+
+
+def test_an_article_the_annotator_raises_on_is_dead_lettered_and_the_rest_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A valid article whose text makes the spaCy pipeline raise: the batch is annotated again one
+    article at a time, that one is rejected as ``annotate_failed`` with the error, and every other
+    article gives exactly the alerts it gives without it."""
+    nlp = spacy.blank("en")
+    nlp.tokenizer = ExplodingTokenizer(nlp.tokenizer)
+    good = SAMPLES.read_text(encoding="utf-8").splitlines()
+    poison = json.loads(good[2]) | {"id": "kaboom-1"}
+    poison["title"] += " KABOOM"
+
+    def alerts(lines: list[str], name: str) -> tuple[list[tuple[str, str, str]], JsonlSource, App]:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        source, sink = JsonlSource(path), CollectingNotifier()
+        app = App(Settings(), load_rules([ROOT / "rules"]), source, sink, nlp=nlp,
+                  state_dir=tmp_path / f"state-{name}", background_sender=False)
+        try:
+            app.run()
+            app.finish()
+        finally:
+            app.close()
+        return [(a.rule, a.kind, a.key) for a in sink.alerts], source, app
+
+    clean, _, _ = alerts(good, "clean")
+    with caplog.at_level("ERROR", logger="monitor.pipeline"):
+        mixed, source, app = alerts([*good[:5], json.dumps(poison), *good[5:]], "mixed")
+    assert len(clean) >= 5 and mixed == clean
+    assert dict(source.rejected) == {"annotate_failed": 1}
+    (failed,) = [r for r in caplog.records if r.getMessage() == "annotate_failed"]
+    assert failed.article == "kaboom-1" and "ValueError" in failed.error  # type: ignore[attr-defined]
+    assert app.metrics.decode_errors.labels(reason="annotate_failed")._value.get() == 1
