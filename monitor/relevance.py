@@ -31,6 +31,7 @@ HEADLINE, LEAD_SCORE = 1.0, 0.7
 ONE, EACH_MORE, MOST = 0.2, 0.15, 0.7
 TOGETHER = 0.15
 SUPPORT = 0.15
+APART = 0.45  # the most an actor never named beside the rule's story scores (below cast.SALIENT)
 CAST_MAX = 6  # other actors of an article remembered for new_actor, most salient first
 
 
@@ -40,6 +41,7 @@ class Relevance:
 
     score: float
     why: str
+    central: bool = True  # every requirement in the headline or the lead
 
 
 def level_of(spec: MatchSpec) -> float:
@@ -94,7 +96,8 @@ def relevance(item: Annotated, spec: MatchSpec) -> Relevance:
     if together:
         score += TOGETHER
     score = min(1.0, score)
-    return Relevance(round(score, 3), _why(scored, together))
+    central = all(s & {0, *range(1, LEAD + 1)} for _, s in groups)
+    return Relevance(round(score, 3), _why(scored, together), central)
 
 
 def _why(scored: list[tuple[tuple[float, str], str]], together: bool) -> str:
@@ -117,7 +120,9 @@ def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]
     Salience: 1 in the headline, 0.7 in the lead, 0.15 a sentence (at most five), and 0.5
     for standing in a sentence with the rule's story: its actors or keywords, or an actor
     that stands with them in the headline or the lead (the UN of a Syria piece brings in
-    "UN Secretary-General Ban Ki-moon")."""
+    "UN Secretary-General Ban Ki-moon"). An actor that never stands with the rule's story
+    scores at most ``APART``, whatever its place: the headline of a press-conference piece
+    that also covers the rule's story names the conference's news, not the rule's."""
     w = item.where
     if w is NOWHERE:
         return ()
@@ -131,6 +136,8 @@ def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]
         place = HEADLINE if first == 0 else LEAD_SCORE if first <= LEAD else 0.0
         near = bool(sentences & (focus | core))
         score = place + EACH_MORE * min(5, len(sentences)) + (0.5 if near else 0.0)
+        if not near:  # never beside the rule's story: another story's actor, however prominent
+            score = min(score, APART)
         out.append((actor, round(score, 3), w.quotes.get(actor, "")))
     out.sort(key=lambda x: (-x[1], x[0]))
     return tuple(out[:CAST_MAX])

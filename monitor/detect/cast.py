@@ -12,6 +12,21 @@ A candidate is dropped, with a reason the engine counts (``new_actor:<reason>``)
   ``SALIENT``): an actor of another story that the article also covers, or a name dropped
   once in passing. Articles annotated without positions (no cast) cannot tell and keep it.
 
+- ``common_words``: no person, and every word of its name a common English word (a Zipf
+  frequency of ``COMMON`` or more in ``wordfreq``'s maintained lists): a title-case phrase
+  or an institution named by what it is ("Royal Assent", "District Court", "Government"),
+  not a newcomer. One-word acronyms ("GCHQ") are names.
+- ``no_full_name``: a person named by one word only in every supporting article: news
+  introduces a newcomer by full name, so one capitalised word tagged a person
+  ("Frenchman", a surname of someone else's story) is a word or a passing reference.
+- ``single_outlet``: the supporting articles come from fewer than ``min(min_articles, 2)``
+  outlets and none names it centrally (``CENTRAL``: the headline, or the lead beside the
+  rule's story): one outlet's preview pieces, or two versions of one article.
+- ``elsewhere``: in the same span the rest of the feed (the other stories, of every rule)
+  names it in at least ``ELSEWHERE`` articles and in more than this story does: an actor of
+  another story that the supporting articles also cover ("Flynn" in a travel-ban piece on a
+  press conference about him).
+
 Names the rule itself uses (its keywords, e.g. "Ninth Circuit") are never new.
 """
 
@@ -19,16 +34,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
 
 from monitor.annotate.furniture import MEDIA
 from monitor.detect.features import name_tokens
 from monitor.detect.state import Event
 
 SALIENT = 0.5  # relevance.cast: headline 1, lead 0.7, beside the rule's actors/keywords +0.5, a sentence 0.15
+CENTRAL = 1.0  # the headline, or the lead beside the rule's story, or five sentences beside it
+COMMON = 4.0  # Zipf frequency of a common English word ("court" 5.4, "capitol" 4.0; "amnesty" 3.6)
+ELSEWHERE = 3  # articles of other stories naming an actor that make it theirs
 PARTICLES = frozenset(
     ["al", "el", "bin", "ibn", "de", "del", "della", "der", "di", "da", "du", "la", "le", "van", "von", "dos",
      "das", "y", "of", "and"]
 )
+_DEMONYM = re.compile(r"..(?:man|men|woman|women)$")
 _TAG = re.compile(r"^[A-Z]-[A-Z][\w.]*$")  # D-Minnesota, R-Texas
 _NAME = re.compile(r"[^\W\d_][\w.'’&-]*(?: [^\W\d_][\w.'’&-]*)*")
 _MEDIA_TAILS = frozenset(e.split(" ")[-1] for e in MEDIA if " " in e and not e.startswith("the "))
@@ -60,7 +83,45 @@ def salient(actor: str, events: Iterable[Event]) -> bool:
     return not placed or any(e.salience(actor) >= SALIENT for e in placed)
 
 
-def why_not(actor: str, name: str, events: list[Event]) -> str | None:
+@lru_cache(maxsize=65_536)
+def common_word(word: str) -> bool:
+    return zipf_frequency(word, "en") >= COMMON
+
+
+def common_words(actor: str, name: str) -> bool:
+    """No person, and each word of the name a common English word ('District Court')."""
+    if actor.startswith("person:"):
+        return False
+    words = name_tokens(name)
+    if len(words) == 1 and (name.isupper() or len(name) < 3):
+        return False  # an acronym (GCHQ, VEB) or an initial
+    if len(words) == 1 and _DEMONYM.search(words[0]):
+        return True  # a Frenchman, a congresswoman: who someone is, not their name
+    return bool(words) and all(common_word(w) for w in words)
+
+
+def outlets(events: Iterable[Event]) -> int:
+    """Distinct outlets among the articles (an article with no source counts as its own)."""
+    return len({e.source or e.id for e in events})
+
+
+def corroborated(actor: str, events: list[Event], need: int) -> bool:
+    """From ``min(need, 2)`` outlets, or central in one article (or no article can tell)."""
+    placed = [e for e in events if e.cast]
+    if not placed or outlets(events) >= min(need, 2):
+        return True
+    return any(e.salience(actor) >= CENTRAL for e in placed)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a candidate is judged against besides its own articles."""
+
+    need: int = 1  # the rule's new_actor.min_articles
+    elsewhere: int = 0  # articles of other stories naming it, in the same span
+
+
+def why_not(actor: str, name: str, events: list[Event], context: Context = Context()) -> str | None:
     """The reason the candidate is not announced, or None when it may be."""
     if actor.startswith("place:"):
         return "place"
@@ -68,17 +129,25 @@ def why_not(actor: str, name: str, events: list[Event]) -> str | None:
         return "not_a_name"
     if is_outlet(actor, name):
         return "outlet"
+    if common_words(actor, name):
+        return "common_words"
+    if actor.startswith("person:") and len(name_tokens(name)) == 1:
+        return "no_full_name"
+    if not corroborated(actor, events, context.need):
+        return "single_outlet"
     if not salient(actor, events):
         return "passing"
+    if context.elsewhere >= max(ELSEWHERE, len({e.id for e in events}) + 1):
+        return "elsewhere"
     return None
 
 
-def keep(candidates: dict[str, list[Event]], names: dict[str, str]
+def keep(candidates: dict[str, list[Event]], names: dict[str, str], contexts: dict[str, Context]
          ) -> tuple[dict[str, list[Event]], dict[str, str]]:
     """The candidates that may be announced, and the others with their reasons."""
     out, left = {}, {}
     for actor, events in candidates.items():
-        reason = why_not(actor, names[actor], events)
+        reason = why_not(actor, names[actor], events, contexts.get(actor, Context()))
         if reason is None:
             out[actor] = events
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -69,7 +69,7 @@ class Engine:
         if isinstance(self.detectors.get("spike"), SpikeDetector):  # its baseline judged against this feed
             self.detectors["spike"] = SpikeDetector(self.feed, self.counters)
         if isinstance(self.detectors.get("new_actor"), NewActorDetector):  # counts what it leaves out
-            self.detectors["new_actor"] = NewActorDetector(self.counters)
+            self.detectors["new_actor"] = NewActorDetector(self.counters, self.elsewhere)
         if isinstance(self.detectors.get("shift"), ShiftDetector):  # what it holds back is counted
             self.detectors["shift"] = ShiftDetector(self.counters)
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None
@@ -204,6 +204,20 @@ class Engine:
         horizon = 2 * p.baseline.total_seconds() + p.window.total_seconds() + max(quiet, spike) + self.grace_s
         self.feed.state = self.feed.tracker.prune(self.feed.state, now - horizon)
         return gone
+
+    def elsewhere(self, state: StoryState, actors: set[str], since: float, until: float) -> Counter[str]:
+        """For each actor, the articles in (since, until] of the other stories, of every rule,
+        that name it and that ``state``'s story does not hold: whose story an actor is."""
+        seen: dict[str, set[str]] = defaultdict(set)
+        for other in self.states.values():
+            if other is state:
+                continue
+            for e in other.between(since, until):
+                if e.id not in state.ids:
+                    for actor, _ in e.actors:
+                        if actor in actors:
+                            seen[actor].add(e.id)
+        return Counter({a: len(ids) for a, ids in seen.items()})
 
     def _known(self, rule_id: str, article_id: str) -> str | None:
         """The story of the rule that already holds this article (a redelivery), if any."""

@@ -20,6 +20,8 @@ from monitor.model import Alert, Changes
 
 MERGEABLE = frozenset({"threshold", "spike", "shift", "new_actor", "any"})
 SAME_MOMENT = "same_moment"
+WEAK_ALONE = "weak_alone"
+ALONE_SALIENCE = 1.5  # a new_actor no other signal joins needs its first actor this salient
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,9 @@ class MomentMerger:
         """Alerts whose moment ended before ``now`` (all of them with ``now`` infinite)."""
         done = [h for h in m.held if h.at.timestamp() + self.p.hold_s < now]
         keep = tuple(h for h in m.held if h not in done)
-        return Moments(keep), done
+        weak = [h for h in done if not strong_enough(h)]
+        self.merged[f"new_actor:{WEAK_ALONE}"] += len(weak)
+        return Moments(keep), [h for h in done if h not in weak]
 
     def _joins(self, held: Alert, alert: Alert) -> bool:
         if (held.rule, held.story) != (alert.rule, alert.story) or alert.kind in held.kinds:
@@ -76,6 +80,15 @@ class MomentMerger:
             return False
         a, b = _ids(held), _ids(alert)
         return bool(a and b) and len(a & b) >= self.p.overlap * min(len(a), len(b))
+
+
+def strong_enough(alert: Alert) -> bool:
+    """Any alert but a lone new_actor, and that one when its first actor is salient enough
+    (or when its articles were annotated without positions, so that no salience is known)."""
+    if tuple(alert.kinds or (alert.kind,)) != ("new_actor",) or alert.changes is None:
+        return True
+    placed = [c for c in alert.changes.new_actors if c.context]
+    return not placed or max(c.score for c in placed) >= ALONE_SALIENCE
 
 
 def merge(first: Alert, other: Alert) -> Alert:

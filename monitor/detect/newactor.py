@@ -25,6 +25,7 @@ nothing is announced: the actors are told with the first article after it, if st
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from monitor.detect import cast as newcomers
@@ -36,6 +37,8 @@ from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
 
+# (this story, actor ids, since, until) -> articles of the feed's other stories naming each
+Elsewhere = Callable[[StoryState, set[str], float, float], Mapping[str, int]]
 MAX_LISTED = 3  # actors named in one alert, most salient first; the rest are counted
 SEEN_MAX = 600  # actors remembered per story over its life
 UNRANKED = 0.05  # salience of a mention outside an article's most salient actors
@@ -46,8 +49,9 @@ class NewActorDetector:
 
     kind = "new_actor"
 
-    def __init__(self, counters: Counter[str] | None = None) -> None:
+    def __init__(self, counters: Counter[str] | None = None, elsewhere: Elsewhere | None = None) -> None:
         self.counters = counters  # candidates not announced, by reason (``detect/cast.py``)
+        self.elsewhere = elsewhere  # the rest of the feed: how many of its articles name an actor
 
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         p = rule.new_actor
@@ -64,7 +68,7 @@ class NewActorDetector:
         recent = state.between(now - recent_s, now)
         before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
         new = _candidates(rule, baseline, recent, before, set(announced))
-        new = self._keep(slot, new, now, recent_s + baseline_s)
+        new = self._keep(slot, new, now, recent_s + baseline_s, self._contexts(rule, state, new, now))
         if not new:
             return []
         if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
@@ -75,11 +79,20 @@ class NewActorDetector:
         mark_fired(state, self.kind, now)
         return [_signal(self.kind, now, new, len(baseline), format_duration(p.baseline))]
 
+    def _contexts(self, rule: Rule, state: StoryState, new: dict[str, list[Event]], now: float
+                  ) -> dict[str, newcomers.Context]:
+        need = rule.new_actor.min_articles
+        if not new or self.elsewhere is None:
+            return {a: newcomers.Context(need) for a in new}
+        since = now - (rule.new_actor.recent + rule.new_actor.baseline).total_seconds()
+        others = self.elsewhere(state, set(new), since, now)
+        return {a: newcomers.Context(need, others.get(a, 0)) for a in new}
+
     def _keep(self, slot: dict[str, Any], new: dict[str, list[Event]], now: float,
-              span: float) -> dict[str, list[Event]]:
+              span: float, contexts: dict[str, newcomers.Context]) -> dict[str, list[Event]]:
         """The candidates ``detect/cast.py`` lets through; each one left out counted once a span."""
         left: dict[str, float] = {a: t for a, t in slot.get("left_out", {}).items() if t > now - span}
-        kept, reasons = newcomers.keep(new, {a: _name(a, es) for a, es in new.items()})
+        kept, reasons = newcomers.keep(new, {a: _name(a, es) for a, es in new.items()}, contexts)
         for actor, reason in reasons.items():
             if actor not in left and self.counters is not None:
                 self.counters[f"new_actor:{reason}"] += 1

@@ -25,6 +25,7 @@ class Event:
     why: str = ""  # why the rule counts the article ("Syria in the headline")
     cast: tuple[tuple[str, float, str], ...] = ()  # its most salient other actors: id, salience, sentence
     copy_of: str | None = None  # a syndicated copy of this earlier article (monitor.detect.copies)
+    central: bool = True  # every requirement of the rule in its headline or lead (``monitor.relevance``)
 
     @classmethod
     def of(cls, item: Annotated, match: Match | None = None) -> Event:
@@ -34,6 +35,7 @@ class Event:
             actors=tuple(sorted(item.actors.items())), terms=item.terms,
             keywords=tuple(sorted(item.keywords)),
             why=match.why if match else "", cast=match.cast if match else (),
+            central=match.central if match else True,
         )
 
     def salience(self, actor: str) -> float:
@@ -45,6 +47,8 @@ class Event:
     def to_json(self) -> list[Any]:
         row = [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
                list(self.terms), list(self.keywords), self.why, [list(c) for c in self.cast]]
+        if not self.central:
+            return [*row, self.copy_of, False]
         return [*row, self.copy_of] if self.copy_of is not None else row
 
     @classmethod
@@ -52,9 +56,10 @@ class Event:
         at, id_, title, source, url, actors, terms, keywords = data[:8]
         why, cast = (data[8], data[9]) if len(data) >= 10 else ("", [])  # state saved before either
         copy_of = data[10] if len(data) > 10 else None
+        central = bool(data[11]) if len(data) > 11 else True
         pairs = tuple((a, b) for a, b in actors)
         return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords), why,
-                   tuple((a, float(s), q) for a, s, q in cast), copy_of)
+                   tuple((a, float(s), q) for a, s, q in cast), copy_of, central)
 
 
 @dataclass

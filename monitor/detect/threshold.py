@@ -5,6 +5,13 @@ resolve level for a whole ``window`` in between (the story calmed down), or when
 twice the last alert's peak; otherwise it is the same development going on: counted as
 ``repeat_not_calmed``, not sent. With day-dated articles a count dipping for a day does not
 re-fire the next day.
+
+A count is coverage of the story only when enough of its articles are about it: at least
+``CENTRAL_SHARE`` of the window's distinct articles must have every requirement of the rule
+in the headline or the lead (``Event.central``). A count made of articles that meet the
+rule's level by repeated mentions deep in the text (the rule's keyword in a speech on
+everything, a piece on another story that names the rule's actor four times) does not
+fire: counted as ``threshold:off_story`` for each article that reaches the count without it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
 
 RESOLVE_FRACTION = 0.5  # the story must fall to half the threshold to re-arm: no flapping
+CENTRAL_SHARE = 1 / 3  # of the window's distinct articles, at least this share central
+OFF_STORY = "off_story"
 
 
 class ThresholdDetector:
@@ -34,6 +43,8 @@ class ThresholdDetector:
         life = self._life(rule)
         signals = self._advance(rule, state, now, inclusive=False)
         reading = self._read(rule, state, now)
+        if reading.level >= rule.threshold.count and not reading.fire:
+            self.drops[f"{self.kind}:{OFF_STORY}"] += 1
         fresh = life.fresh(state, now, reading, lambda start: self._moments(rule, state, start, now),
                            lambda t: self._read(rule, state, t))
         done = life.step(state, now, reading, fresh=fresh)
@@ -52,7 +63,8 @@ class ThresholdDetector:
     def _read(self, rule: Rule, state: StoryState, t: float) -> Reading:
         window = rule.threshold.window.total_seconds()
         count = state.count(t - window, t)
-        return Reading(fire=count >= rule.threshold.count, hold=count >= _resolve_level(rule), level=count)
+        fire = count >= rule.threshold.count and _central(state.between(t - window, t), count)
+        return Reading(fire=fire, hold=count >= _resolve_level(rule), level=count)
 
     def _moments(self, rule: Rule, state: StoryState, start: float, end: float) -> list[float]:
         """When the count may change in (start, end): articles arriving and leaving the window."""
@@ -86,6 +98,12 @@ class ThresholdDetector:
                 count=count, threshold=need, window_s=window, extra={"of": self.kind},
             )]
         return []
+
+
+def _central(events: list[Event], count: int) -> bool:
+    """Enough of the distinct articles carry the rule's story centrally (copies count once)."""
+    central = {e.copy_of or e.id for e in events if e.central}
+    return len(central) >= max(1, math.ceil(count * CENTRAL_SHARE))
 
 
 def _resolve_level(rule: Rule) -> int:
