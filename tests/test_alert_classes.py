@@ -180,3 +180,29 @@ def test_a_weak_new_actor_riding_on_a_threshold_goes_out() -> None:
     m, _ = merger.offer(Moments(), [make_alert(at=at(0)), _lone(0.9)])  # type: ignore[list-item]
     _, done = merger.release(m, float("inf"))
     assert [a.kinds for a in done] == [("threshold", "new_actor")]
+
+
+# --- shift: only articles about the story frame it -------------------------------------------
+
+def _shift_run(central_force: tuple[bool, ...]) -> tuple[list[object], Engine]:
+    from test_shift_terms import BASE, FORCE, docs, shift_rule
+
+    r = shift_rule()
+    engine = Engine(ruleset(r), grace_s=H)
+    out = []
+    steps = [(d, True) for d in BASE] + list(zip(docs("f", (50, 55, 60), FORCE), central_force, strict=True))
+    for (id_, hours, outlet, terms), central in steps:
+        a = replace(item(id_, hours, story_id="s").article, source=outlet)
+        it = Annotated(a, {"a": "A"}, frozenset({"strike"}), terms)
+        out += engine.process([Match(r.id, it, central=central)])
+    return [x for x in out if x.kind == "shift"], engine
+
+
+def test_a_shift_told_by_articles_about_the_story_is_raised() -> None:
+    shifts, _ = _shift_run((True, True, True))
+    assert len(shifts) == 1
+
+
+def test_a_shift_told_only_by_pieces_on_other_stories_is_not_raised() -> None:
+    shifts, engine = _shift_run((False, False, True))  # two of three only mention the story
+    assert shifts == [] and engine.counters["shift:off_story"] >= 1

@@ -18,6 +18,10 @@ article that is not a re-run of the one before is a shift. Once told, a shift st
 until the articles behind it have all left the recent window or z falls below
 ``resolve * level``; then it may fire again.
 
+Only articles the story is central to take part (every requirement of the rule in the
+headline or the lead, ``Event.central``): a piece on another story that mentions this one
+deep down frames that other story (too few left: counted as ``shift:off_story``).
+
 What a shift lists must be said by the news, not by one article: a rising (fading) term
 is carried by at least ``MIN_CARRIERS`` articles of the recent (baseline) window from as
 many outlets, so one off-topic piece or one outlet's phrasing or absence is not a shift.
@@ -55,7 +59,7 @@ MAX_LISTED = 8
 MIN_Z = 0.5  # a listed term moved at least this many standard errors
 MIN_CARRIERS = 2  # a listed term is carried by this many articles of as many outlets (fewer in a tiny window)
 REPEAT = 0.5  # a shift whose new terms were this much of the last told shift's says nothing new
-NOTHING_NEW, REPEATED = "no_shared_terms", "repeats_last_shift"
+NOTHING_NEW, REPEATED, OFF_STORY = "no_shared_terms", "repeats_last_shift", "off_story"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +151,12 @@ class ShiftDetector:
         slot = state.slot(self.kind)
         if life.phase(state) != "idle" and now >= float(slot.get("since", now)) + recent_s:
             life.step(state, now, Reading(fire=False, hold=False))  # the window has turned over
-        recent = state.between(now - recent_s, now)
-        baseline = state.between(now - recent_s - baseline_s, now - recent_s)
-        if len(recent) < p.min_articles or len(baseline) < max(1, p.min_articles):
+        every = state.between(now - recent_s, now), state.between(now - recent_s - baseline_s, now - recent_s)
+        recent, baseline = _about(every[0]), _about(every[1])
+        if not _enough(p.min_articles, *every):
+            return []
+        if not _enough(p.min_articles, recent, baseline):
+            self.drops[f"{self.kind}:{OFF_STORY}"] += 1  # enough articles, too few about the story
             return []
         verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
         level = p.level or LEVEL
@@ -172,6 +179,16 @@ class ShiftDetector:
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []
+
+
+def _enough(need: int, recent: list[Event], baseline: list[Event]) -> bool:
+    return len(recent) >= need and len(baseline) >= max(1, need)
+
+
+def _about(events: list[Event]) -> list[Event]:
+    """The articles the story is central to (``Event.central``): what the story says, not
+    what pieces on other stories that mention it say."""
+    return [e for e in events if e.central]
 
 
 def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) -> Signal:
