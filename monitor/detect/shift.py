@@ -18,9 +18,10 @@ article that is not a re-run of the one before is a shift. Once told, a shift st
 until the articles behind it have all left the recent window or z falls below
 ``resolve * level``; then it may fire again.
 
-Only articles the story is central to take part (every requirement of the rule in the
-headline or the lead, ``Event.central``): a piece on another story that mentions this one
-deep down frames that other story (too few left: counted as ``shift:off_story``).
+More than half of the recent articles must be about the story (every requirement of the
+rule in the headline or the lead, ``Event.central``): when pieces on other stories that
+mention it deep down make up the rest, their framing is theirs (counted as
+``shift:off_story``).
 
 What a shift lists must be said by the news, not by one article: a rising (fading) term
 is carried by at least ``MIN_CARRIERS`` articles of the recent (baseline) window from as
@@ -151,12 +152,12 @@ class ShiftDetector:
         slot = state.slot(self.kind)
         if life.phase(state) != "idle" and now >= float(slot.get("since", now)) + recent_s:
             life.step(state, now, Reading(fire=False, hold=False))  # the window has turned over
-        every = state.between(now - recent_s, now), state.between(now - recent_s - baseline_s, now - recent_s)
-        recent, baseline = _about(every[0]), _about(every[1])
-        if not _enough(p.min_articles, *every):
+        recent = state.between(now - recent_s, now)
+        baseline = state.between(now - recent_s - baseline_s, now - recent_s)
+        if len(recent) < p.min_articles or len(baseline) < max(1, p.min_articles):
             return []
-        if not _enough(p.min_articles, recent, baseline):
-            self.drops[f"{self.kind}:{OFF_STORY}"] += 1  # enough articles, too few about the story
+        if not _about(recent):
+            self.drops[f"{self.kind}:{OFF_STORY}"] += 1  # half the recent articles are on other stories
             return []
         verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
         level = p.level or LEVEL
@@ -181,14 +182,10 @@ class ShiftDetector:
         return []
 
 
-def _enough(need: int, recent: list[Event], baseline: list[Event]) -> bool:
-    return len(recent) >= need and len(baseline) >= max(1, need)
-
-
-def _about(events: list[Event]) -> list[Event]:
-    """The articles the story is central to (``Event.central``): what the story says, not
-    what pieces on other stories that mention it say."""
-    return [e for e in events if e.central]
+def _about(recent: list[Event]) -> bool:
+    """Most recent articles are about the story (``Event.central``), so what moved is the
+    story's framing, not that of pieces on other stories that mention it."""
+    return 2 * sum(e.central for e in recent) > len(recent)
 
 
 def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) -> Signal:
