@@ -64,7 +64,7 @@ class Match:
     relevance: float = 1.0  # how central the rule's actors and keywords are (0..1)
     why: str = ""  # why the article counts: "Syria in the headline; ceasefire: 4 mentions"
     cast: tuple[tuple[str, float, str], ...] = ()  # other actors: (id, salience, sentence naming it)
-    central: bool = True  # every requirement of the rule in its headline or lead
+    central: bool = True  # most of the rule's requirements in its headline or lead
 
 
 class ArticleRef(BaseModel):

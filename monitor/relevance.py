@@ -33,6 +33,7 @@ TOGETHER = 0.15
 SUPPORT = 0.15
 APART = 0.45  # the most an actor never named beside the rule's story scores (below cast.SALIENT)
 CAST_MAX = 6  # other actors of an article remembered for new_actor, most salient first
+LEADING = frozenset(range(LEAD + 1))  # the headline (0) and the lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class Relevance:
 
     score: float
     why: str
-    central: bool = True  # every requirement in the headline or the lead
+    central: bool = True  # most requirements in the headline or the lead: the article is about them
 
 
 def level_of(spec: MatchSpec) -> float:
@@ -96,7 +97,8 @@ def relevance(item: Annotated, spec: MatchSpec) -> Relevance:
     if together:
         score += TOGETHER
     score = min(1.0, score)
-    central = all(s & {0, *range(1, LEAD + 1)} for _, s in groups)
+    placed = sum(bool(s & LEADING) for _, s in groups)
+    central = 2 * placed > len(groups)
     return Relevance(round(score, 3), _why(scored, together), central)
 
 

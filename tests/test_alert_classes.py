@@ -98,7 +98,7 @@ def test_a_newcomer_the_rest_of_the_feed_does_not_hold_is_told() -> None:
     assert told == ["Ada Okafor"]
 
 
-# --- relevance: central means every requirement in the headline or the lead -----------------
+# --- relevance: central means most requirements in the headline or the lead -----------------
 
 SPEC = MatchSpec(actors=("a",), keywords=("strike",))
 
@@ -115,6 +115,9 @@ def test_central_only_when_every_requirement_leads() -> None:
     assert relevance(_placed({"a": (0,)}, (2,)), SPEC).central  # headline and lead
     deep = relevance(_placed({"a": (0,)}, (6, 8, 9, 11)), SPEC)  # counted, but only deep down
     assert deep.score >= 0.5 and not deep.central
+    three = MatchSpec(actors=("a", "b"), keywords=("strike",))  # two of three groups lead: about them
+    assert relevance(_placed({"a": (0,), "b": (5, 8, 9)}, (1,)), three).central
+    assert not relevance(_placed({"a": (0,), "b": (5, 8, 9)}, (6, 7, 9)), three).central
 
 
 def test_an_actor_never_beside_the_rules_story_scores_at_most_apart() -> None:

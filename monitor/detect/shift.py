@@ -18,7 +18,7 @@ article that is not a re-run of the one before is a shift. Once told, a shift st
 until the articles behind it have all left the recent window or z falls below
 ``resolve * level``; then it may fire again.
 
-More than half of the recent articles must be about the story (every requirement of the
+More than half of the recent articles must be about the story (most requirements of the
 rule in the headline or the lead, ``Event.central``): when pieces on other stories that
 mention it deep down make up the rest, their framing is theirs (counted as
 ``shift:off_story``).

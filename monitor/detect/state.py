@@ -25,7 +25,7 @@ class Event:
     why: str = ""  # why the rule counts the article ("Syria in the headline")
     cast: tuple[tuple[str, float, str], ...] = ()  # its most salient other actors: id, salience, sentence
     copy_of: str | None = None  # a syndicated copy of this earlier article (monitor.detect.copies)
-    central: bool = True  # every requirement of the rule in its headline or lead (``monitor.relevance``)
+    central: bool = True  # most requirements of the rule in its headline or lead (``monitor.relevance``)
 
     @classmethod
     def of(cls, item: Annotated, match: Match | None = None) -> Event:

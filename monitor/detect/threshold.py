@@ -7,7 +7,7 @@ twice the last alert's peak; otherwise it is the same development going on: coun
 re-fire the next day.
 
 A count is coverage of the story only when enough of its articles are about it: at least
-``CENTRAL_SHARE`` of the window's distinct articles must have every requirement of the rule
+``CENTRAL_SHARE`` of the window's distinct articles must have most requirements of the rule
 in the headline or the lead (``Event.central``). A count made of articles that meet the
 rule's level by repeated mentions deep in the text (the rule's keyword in a speech on
 everything, a piece on another story that names the rule's actor four times) does not
