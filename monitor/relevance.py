@@ -32,6 +32,7 @@ ONE, EACH_MORE, MOST = 0.2, 0.15, 0.7
 TOGETHER = 0.15
 SUPPORT = 0.15
 APART = 0.45  # the most an actor never named beside the rule's story scores (below cast.SALIENT)
+BODIED = 3  # body sentences from which an actor the body never names is a headline artefact
 CAST_MAX = 6  # other actors of an article remembered for new_actor, most salient first
 LEADING = frozenset(range(LEAD + 1))  # the headline (0) and the lead
 
@@ -124,7 +125,10 @@ def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]
     that stands with them in the headline or the lead (the UN of a Syria piece brings in
     "UN Secretary-General Ban Ki-moon"). An actor that never stands with the rule's story
     scores at most ``APART``, whatever its place: the headline of a press-conference piece
-    that also covers the rule's story names the conference's news, not the rule's."""
+    that also covers the rule's story names the conference's news, not the rule's. So does
+    one named in the headline alone of an article with a body (``BODIED`` sentences or
+    more): a body introduces whoever acts in it, so a name only the headline has is a piece
+    of a Title-Case headline ("G20 Financial Leaders Acquiesce") or a teaser."""
     w = item.where
     if w is NOWHERE:
         return ()
@@ -139,6 +143,8 @@ def cast(item: Annotated, spec: MatchSpec) -> tuple[tuple[str, float, str], ...]
         near = bool(sentences & (focus | core))
         score = place + EACH_MORE * min(5, len(sentences)) + (0.5 if near else 0.0)
         if not near:  # never beside the rule's story: another story's actor, however prominent
+            score = min(score, APART)
+        if sentences == {0} and w.sentences >= BODIED:  # the headline's alone: a body names its actors
             score = min(score, APART)
         out.append((actor, round(score, 3), w.quotes.get(actor, "")))
     out.sort(key=lambda x: (-x[1], x[0]))

@@ -39,6 +39,12 @@ WHY_NOT = [
     ("org:welshman", "Welshman", 0.8, TWO, Context(2), "common_words"),  # who he is, not his name
     ("org:national pension service", "National Pension Service", 0.8, TWO, Context(2), "common_words"),
     ("org:gchq", "GCHQ", 0.8, TWO, Context(2), None),  # an acronym is a name
+    ("org:nato", "NATO", 0.8, TWO, Context(2), None),  # "nato" is no English word
+    ("org:who", "WHO", 0.8, TWO, Context(2), None),  # three letters: an acronym, however common the word
+    ("org:great", "GREAT", 0.8, TWO, Context(2), "common_words"),  # a tweet's shout, tagged an org
+    ("org:brennport herald", "Brennport Herald", 0.8, TWO, Context(2), "outlet"),  # named like a paper
+    ("org:recode", "Recode", 0.8, TWO, Context(2), "outlet"),  # a site that broke the news
+    ("person:ada post", "Ada Post", 0.8, TWO, Context(2), None),  # a person's name may end like one
     ("org:brennport dock trust", "Brennport Dock Trust", 0.8, TWO, Context(2), None),  # one rare word
     ("person:okafor", "Okafor", 0.8, TWO, Context(2), "no_full_name"),
     ("person:okafor", "Ada Okafor", 0.8, TWO, Context(2), None),
@@ -124,6 +130,16 @@ def test_an_actor_never_beside_the_rules_story_scores_at_most_apart() -> None:
     it = _placed({"a": (2,), "b": (0, 7), "c": (2, 5)}, (2,))  # b leads the headline, apart from a
     scores = {a: s for a, s, _ in cast(it, SPEC)}
     assert scores["b"] <= APART < scores["c"]
+
+
+def test_a_name_only_the_headline_has_scores_at_most_apart() -> None:
+    """A Title-Case headline gives NER fragments ("G20 Financial Leaders Acquiesce") that the body
+    never names: they are no actors of the article. A title-only feed keeps its headline names."""
+    it = _placed({"a": (0, 2), "g": (0,), "c": (0, 4)}, (0, 2))
+    scores = {a: s for a, s, _ in cast(it, SPEC)}
+    assert scores["g"] <= APART < scores["c"]
+    headline_only_feed = _placed({"a": (0,), "g": (0,)}, (0,), sentences=0)
+    assert {a: s for a, s, _ in cast(headline_only_feed, SPEC)}["g"] > APART
 
 
 # --- threshold: a count of passing mentions is not coverage ----------------------------------

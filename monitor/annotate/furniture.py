@@ -37,7 +37,17 @@ MEDIA = frozenset(
     xinhua|china daily|global times|cctv|yonhap|kyodo|nhk|dw|deutsche welle|rte|euronews|france 24|
     le monde|le figaro|der spiegel|spiegel|bild|die zeit|el pais|haaretz|times of israel|jerusalem post|
     anadolu|anadolu agency|hurriyet|dawn|twitter|facebook|youtube|instagram|whatsapp|snapchat|reddit|
-    telegram|tumblr|linkedin|google+|medium|periscope""".replace("\n", "").replace("    ", "").split("|")
+    telegram|tumblr|linkedin|google+|medium|periscope|recode|techcrunch|the verge|mashable|
+    engadget|gizmodo|quartz|business insider|the intercept|mother jones|propublica|national review|
+    daily caller|the daily caller|infowars|drudge report|tmz|hollywood reporter|
+    the hollywood reporter|rolling stone|vanity fair|new yorker|the new yorker|politico europe|
+    the scotsman|irish times|the irish times|times of india|the hindu|hindustan times|arab news|
+    gulf news|south china morning post|scmp|straits times|the straits times|sydney morning herald|
+    abc australia|cbc|cbc news|ctv|globe and mail|the globe and mail|toronto star|la repubblica|
+    corriere della sera|el mundo|efe|ansa|dpa|pti|press trust of india|press tv|irna|tasnim|
+    al arabiya|yomiuri|asahi|kyodo news|yonhap news agency|kcna|voice of america|voa|radio free europe|
+    rfe/rl|miami herald|santiago times|usa today network|mcclatchy|gannett|axel springer"""
+    .replace("\n", "").replace("    ", "").split("|")
 )
 # how outlets are written in running text, for the attributions below (longest first)
 _OUTLETS = sorted(

@@ -6,7 +6,8 @@ A candidate is dropped, with a reason the engine counts (``new_actor:<reason>``)
   and has a rule actor id, which is kept.
 - ``not_a_name``: its name is no name: a party/state tag ("D-Minn."), NER debris
   ("Hwang Kyo-ahn,-denied"), or a phrase with lower-case words ("Capturing the Iron Bridge").
-- ``outlet``: an outlet or a piece of one ("Post" of the Washington Post, "BBC News NI").
+- ``outlet``: an outlet or a piece of one ("Post" of the Washington Post, "BBC News NI"),
+  or an organisation named like a newspaper ("Miami Herald", "Santiago Times": ``PRESS``).
 - ``passing``: in no supporting article does it stand in the headline, the lead or a
   sentence with the rule's actors or keywords (``relevance.cast`` salience below
   ``SALIENT``): an actor of another story that the article also covers, or a name dropped
@@ -15,7 +16,8 @@ A candidate is dropped, with a reason the engine counts (``new_actor:<reason>``)
 - ``common_words``: no person, and every word of its name a common English word (a Zipf
   frequency of ``COMMON`` or more in ``wordfreq``'s maintained lists): a title-case phrase
   or an institution named by what it is ("Royal Assent", "District Court", "Government"),
-  not a newcomer. One-word acronyms ("GCHQ") are names.
+  not a newcomer. One-word acronyms ("GCHQ") are names; a very common word in capitals (a
+  tweet's "GREAT") is not.
 - ``no_full_name``: a person named by one word only in every supporting article: news
   introduces a newcomer by full name, so one capitalised word tagged a person
   ("Frenchman", a surname of someone else's story) is a word or a passing reference.
@@ -46,6 +48,7 @@ from monitor.detect.state import Event
 SALIENT = 0.5  # relevance.cast: headline 1, lead 0.7, beside the rule's actors/keywords +0.5, a sentence 0.15
 CENTRAL = 1.0  # the headline, or the lead beside the rule's story, or five sentences beside it
 COMMON = 4.0  # Zipf frequency of a common English word ("court" 5.4, "capitol" 4.0; "amnesty" 3.6)
+SHOUTED = 5.0  # a capitalised word this common is the word shouted ("GREAT" 5.9), no acronym ("NATO" 4)
 ELSEWHERE = 3  # articles of other stories naming an actor that make it theirs
 PARTICLES = frozenset(
     ["al", "el", "bin", "ibn", "de", "del", "della", "der", "di", "da", "du", "la", "le", "van", "von", "dos",
@@ -54,6 +57,10 @@ PARTICLES = frozenset(
 _DEMONYM = re.compile(r"..(?:man|men|woman|women)$")
 _TAG = re.compile(r"^[A-Z]-[A-Z][\w.]*$")  # D-Minnesota, R-Texas
 _NAME = re.compile(r"[^\W\d_][\w.'’&-]*(?: [^\W\d_][\w.'’&-]*)*")
+# the last word of a newspaper's or agency's name: "<place> Herald" is an outlet, whichever
+PRESS = frozenset(["herald", "times", "post", "tribune", "gazette", "journal", "chronicle", "telegraph",
+                   "courier", "examiner", "inquirer", "dispatch", "bulletin", "magazine", "daily",
+                   "newspaper", "newswire", "wire"])
 _MEDIA_TAILS = frozenset(e.split(" ")[-1] for e in MEDIA if " " in e and not e.startswith("the "))
 _MEDIA_HEADS = tuple(tuple(e.split(" ")) for e in MEDIA if " " in e)
 
@@ -74,6 +81,8 @@ def is_outlet(actor: str, name: str) -> bool:
         return True
     if any(len(words) > len(h) and words[: len(h)] == h for h in _MEDIA_HEADS):
         return True
+    if len(words) > 1 and not actor.startswith("person:") and words[-1] in PRESS:
+        return True  # the Miami Herald, the Santiago Times: named after what it is
     return len(words) == 1 and not actor.startswith("person:") and words[0] in _MEDIA_TAILS
 
 
@@ -93,8 +102,9 @@ def common_words(actor: str, name: str) -> bool:
     if actor.startswith("person:"):
         return False
     words = name_tokens(name)
-    if len(words) == 1 and (name.isupper() or len(name) < 3):
-        return False  # an acronym (GCHQ, VEB) or an initial
+    acronym = name.isupper() and (len(name) <= 3 or zipf_frequency(words[0], "en") < SHOUTED)
+    if len(words) == 1 and (len(name) < 3 or acronym):
+        return False  # an acronym (GCHQ, NATO, WHO) or an initial; not a word in capitals ("GREAT")
     if len(words) == 1 and _DEMONYM.search(words[0]):
         return True  # a Frenchman, a congresswoman: who someone is, not their name
     return bool(words) and all(common_word(w) for w in words)
