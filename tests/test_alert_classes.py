@@ -62,6 +62,16 @@ def test_why_a_candidate_is_not_announced(actor: str, name: str, salience: float
     assert why_not(actor, name, _events(actor, name, salience, sources), context) == reason
 
 
+def test_a_newcomer_brought_in_only_by_pieces_off_the_story_is_not_new() -> None:
+    """Two outlets name her, but one of the two pieces only mentions the rule's story deep down
+    (a court case matched by "killed"): with two articles asked for, she is not in the story."""
+    events = _events("person:okafor", "Ada Okafor", 0.8, TWO)
+    assert why_not("person:okafor", "Ada Okafor", events, Context(2)) is None
+    off = [events[0], replace(events[1], central=False)]
+    assert why_not("person:okafor", "Ada Okafor", off, Context(2)) == "off_story"
+    assert why_not("person:okafor", "Ada Okafor", off, Context(1)) is None  # one about it is enough
+
+
 # --- an actor of another story: the rest of the feed names it more than this story does ------
 
 OUTLETS = ("Harbour Ledger", "Eastgate Times")

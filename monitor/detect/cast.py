@@ -24,6 +24,9 @@ A candidate is dropped, with a reason the engine counts (``new_actor:<reason>``)
 - ``single_outlet``: the supporting articles come from fewer than ``min(min_articles, 2)``
   outlets and none names it centrally (``CENTRAL``: the headline, or the lead beside the
   rule's story): one outlet's preview pieces, or two versions of one article.
+- ``off_story``: fewer than ``min_articles`` of its articles are about the rule's story
+  (``Event.central``: most of the rule in the headline or the lead): whoever a piece that
+  only mentions the story brings in (a court case matched by "killed") is not in the story.
 - ``elsewhere``: in the same span the rest of the feed (the other stories, of every rule)
   names it in at least ``ELSEWHERE`` articles and in more than this story does: an actor of
   another story that the supporting articles also cover ("Flynn" in a travel-ban piece on a
@@ -143,6 +146,8 @@ def why_not(actor: str, name: str, events: list[Event], context: Context = Conte
         return "common_words"
     if actor.startswith("person:") and len(name_tokens(name)) == 1:
         return "no_full_name"
+    if sum(e.central for e in events) < context.need:
+        return "off_story"
     if not corroborated(actor, events, context.need):
         return "single_outlet"
     if not salient(actor, events):
