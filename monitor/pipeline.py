@@ -170,6 +170,8 @@ class Pipeline:
             head, reason = key.split(":", 1)
             if head == "merged":
                 self.metrics.merged.labels(reason=reason).inc(new)
+            elif head == "stories_merged":
+                self.metrics.stories_merged.labels(reason=reason).inc(new)
             else:
                 self.metrics.suppressed.labels(kind=head, reason=reason).inc(new)
 

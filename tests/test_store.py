@@ -126,3 +126,22 @@ def test_stories_kept_in_one_document_by_earlier_versions_are_split_on_restore(s
     assert restored.stories == whole
     assert store.db.execute("SELECT count(*) FROM meta WHERE key='stories'").fetchone() == (0,)
     assert store.restore({"ra": a.state_fingerprint, "rb": b.state_fingerprint}).stories == whole
+
+
+def test_a_folded_fragment_s_articles_are_kept_under_their_new_story(state_at: Path | str) -> None:
+    from test_fragments import SIDE, feed_rule, two_stories
+    from test_stories import flights
+
+    r = feed_rule()
+    engine, store = Engine(ruleset(r), grace_s=86400), Store(state_at)
+    engine.process(matches(r.id, *two_stories(), SIDE))
+    store.commit({}, engine.take_delta(), [])
+    engine.process(matches(r.id, flights("f6", 56, 6)))  # a day later: the fragment folds
+    assert engine.counters["stories_merged:fragment"] == 1
+    store.commit({}, engine.take_delta(), [])
+    restored = store.restore({r.id: r.state_fingerprint})
+    held = sorted((story, e.id) for _, story, e in restored.events)
+    assert ("feed", "side") in held and not [s for s, _ in held if s == "feed/picket-3"]
+    again = Engine(ruleset(r), grace_s=86400)
+    again.restore(restored.events, restored.states, restored.stories, restored.watermark)
+    assert [c.name for c in again.stories.rules[r.id].clusters] == ["feed", "feed/airline-2"]

@@ -88,6 +88,19 @@ class Cluster:
         self.last = max(self.last, at)
         self.count += 1
 
+    def merge(self, other: Cluster) -> None:
+        """Take in another story's articles: its centroid (decayed to the same time) and counts."""
+        at = max(self.decayed, other.decayed)
+        mine = 0.5 ** ((at - self.decayed) / HALF_LIFE_S) if self.centroid else 1.0
+        theirs = 0.5 ** ((at - other.decayed) / HALF_LIFE_S) if other.centroid else 1.0
+        centroid = {w: v * mine for w, v in self.centroid.items()}
+        for w, v in other.centroid.items():
+            centroid[w] = centroid.get(w, 0.0) + v * theirs
+        self.centroid = heaviest(centroid, MAX_CENTROID) if len(centroid) > MAX_CENTROID * 1.5 else centroid
+        self._norm, self.decayed = None, at
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        self.count += other.count
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "first": self.first, "last": self.last, "count": self.count,
                 "decayed": self.decayed if self.centroid else None,

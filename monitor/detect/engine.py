@@ -11,6 +11,7 @@ from monitor.detect.alerts import build_alert
 from monitor.detect.anyarticle import AnyDetector
 from monitor.detect.base import Detector, Signal
 from monitor.detect.feed import FeedNotice, FeedParams, FeedState, FeedTracker
+from monitor.detect.fragments import Fold
 from monitor.detect.lifecycle import rewind
 from monitor.detect.moments import MomentMerger, MomentParams, Moments
 from monitor.detect.newactor import NewActorDetector
@@ -49,6 +50,7 @@ class Delta:
     feed: dict[tuple[str, int], int] = field(default_factory=dict)  # (source, bucket) -> count, changed
     feed_state: FeedState | None = None  # its status and first article (counts travel in ``feed``)
     moments: Moments | None = None  # alerts held for the rest of their story-moment
+    moved: list[tuple[str, str, Event]] = field(default_factory=list)  # (rule, new story, event) of a fold
 
 
 class Engine:
@@ -82,6 +84,7 @@ class Engine:
         self._feed_time = float("-inf")  # the newest article of the feed, matched or not
         self._delta = Delta()
         self._rules: dict[str, Rule] = {}
+        self._held: dict[tuple[str, str], str] = {}  # (rule, article) -> the story holding it
         self.use_rules(ruleset)
 
     def use_rules(self, ruleset: RuleSet) -> set[str]:
@@ -128,6 +131,8 @@ class Engine:
             if known is not None:  # a redelivery: its story holds it already
                 self.counters["duplicate"] += 1
                 continue
+            for fold in self.stories.absorb(rule, event.at):
+                self._fold(fold)
             placed = self.stories.place(rule, m.item, event)
             if placed.copy_of is not None:
                 event = replace(event, copy_of=placed.copy_of)
@@ -135,6 +140,7 @@ class Engine:
             if not state.add(event):
                 self.counters["duplicate"] += 1
                 continue
+            self._held[(rule.id, event.id)] = placed.story
             self.stories.commit(rule, placed)
             if placed.copy_of is not None:
                 self.counters["syndicated_copy"] += 1
@@ -192,6 +198,8 @@ class Engine:
                 del self.states[key]
                 self._delta.states.pop(key, None)
                 self._delta.dropped_stories.add(key)
+        self._held = {k: s for k, s in self._held.items()
+                      if (held := self.states.get((k[0], s))) is not None and k[1] in held.ids}
         for rule in self._rules.values():
             self.stories.prune(rule, now - rule.longest_window.total_seconds() - self.grace_s)
         p = self.feed.tracker.p
@@ -220,11 +228,31 @@ class Engine:
         return Counter({a: len(ids) for a, ids in seen.items()})
 
     def _known(self, rule_id: str, article_id: str) -> str | None:
-        """The story of the rule that already holds this article (a redelivery), if any."""
-        for (rid, story), state in self.states.items():
-            if rid == rule_id and article_id in state.ids:
-                return story
-        return None
+        """The story of the rule that already holds this article (a redelivery), if any: an
+        index, checked against the story's state (an evicted or dropped story holds nothing)."""
+        story = self._held.get((rule_id, article_id))
+        if story is None:
+            return None
+        state = self.states.get((rule_id, story))
+        if state is None or article_id not in state.ids:
+            del self._held[(rule_id, article_id)]
+            return None
+        return story
+
+    def _fold(self, fold: Fold) -> None:
+        """Move a fragment story's articles into the story it is folded into; its detectors'
+        state ends with it (counted as ``stories_merged:<reason>``)."""
+        source = self.states.pop((fold.rule, fold.story), None)
+        self.counters[f"stories_merged:{fold.reason}"] += 1
+        if source is None:
+            return
+        target = self._state(fold.rule, fold.into)
+        for event in source.events:
+            if target.add(event):
+                self._held[(fold.rule, event.id)] = fold.into
+                self._delta.moved.append((fold.rule, fold.into, event))
+        self._delta.states.pop((fold.rule, fold.story), None)
+        self._delta.dropped_stories.add((fold.rule, fold.story))
 
     def _state(self, rule_id: str, story: str) -> StoryState:
         key = (rule_id, story)
@@ -255,8 +283,8 @@ class Engine:
     ) -> None:
         """Rebuild from persisted state (only rules still present with the same fingerprint)."""
         for rule_id, story, event in events:
-            if rule_id in self._rules:
-                self._state(rule_id, story).add(event)
+            if rule_id in self._rules and self._state(rule_id, story).add(event):
+                self._held[(rule_id, event.id)] = story
         for (rule_id, story), detectors in states.items():
             if rule_id in self._rules and detectors:
                 self._state(rule_id, story).detectors = dict(detectors)

@@ -18,6 +18,12 @@ tracking (docs/detectors.md "Stories" has the method, docs/quality.md its scores
   all) but kept out of its centroid, and remembered. When a later outlier is at least
   ``SEED`` similar to a remembered one, the two open a new story. One stray article never
   makes a story; two that agree with each other and with no story do.
+* Recency: a story that has just had an article is the likelier home (news comes in
+  bursts), one quiet for more than ``STALE_AFTER_S`` the less likely (a new event of the
+  same kind more so): its similarity halves for each further ``STALE_HALF_LIFE_S``.
+* Mending splits: a fragment (at most two articles) quiet for a day is folded into the
+  larger story its centroid is closest to, when close enough (``monitor.detect.fragments``);
+  the engine moves its articles.
 * A story is live until it has had no article for the rule's longest window.
 
 Names are stable and readable: while a rule follows one story, that story is named after
@@ -30,7 +36,6 @@ window state has accepted the article, so a duplicate delivery changes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,6 +57,8 @@ from monitor.detect.clusters import (
 )
 from monitor.detect.copies import signature
 from monitor.detect.features import ACTOR_PREFIX, features
+from monitor.detect.fragments import Fold, fold, plan
+from monitor.detect.naming import about
 from monitor.detect.state import Event
 from monitor.model import Annotated
 from monitor.rules.schema import Rule
@@ -62,10 +69,12 @@ SEED = 0.3  # cosine similarity of two outliers that open a new story together (
 NARROW_JOIN = 0.08  # a narrow rule's article joins a story this similar, unboosted (see _choose)
 BOOST = 4.0  # similarity to a story that has just had an article counts up to 1 + BOOST times
 RECENT_S = 3600.0  # half-life of that boost
+STALE_AFTER_S = 2 * 86400.0  # a story quiet longer than this is a less likely home ...
+STALE_HALF_LIFE_S = 4 * 86400.0  # ... by half for each further 4 days
 CONTINUE_S = 60.0  # an article that fits no story joins one that had an article this recently
+ABSORB_EVERY_S = 600.0  # quiet fragments are looked at once in this much event time
 LEAD_TERMS = 60  # terms of an article (headline and lead, in text order) that it is compared by
 MIN_FEATURES = 3  # an article with fewer features joins the most similar story
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 UPSTREAM, COPY, JOINED, OUTLIER, OPENED = "upstream", "copy", "joined", "outlier", "opened"
 
@@ -144,6 +153,22 @@ class StoryAssigner:
         if seed is not None and close >= SEED:
             return replace(base, story=fresh, seed=seed)
         return replace(base, story=name, how=OUTLIER)
+
+    def absorb(self, rule: Rule, now: float) -> list[Fold]:
+        """Fold the rule's quiet fragments into the stories they split from
+        (``monitor.detect.fragments``), at the first article of each ``ABSORB_EVERY_S``; the
+        engine moves their articles. When it runs depends on saved state only, so a restart
+        folds the same fragments at the same articles."""
+        stories = self.rules.get(rule.id)
+        if stories is None or not stories.docs or now // ABSORB_EVERY_S <= stories.df_at // ABSORB_EVERY_S:
+            return []
+        keep = "" if rule.match.all else rule.id
+        folds = plan(rule.id, stories, now, now - _horizon(rule), keep)
+        for f in folds:
+            fold(stories, f)
+        if folds:
+            self._changed.add(rule.id)
+        return folds
 
     def commit(self, rule: Rule, placement: Placement) -> None:
         """Record a placed article that its story's window state accepted."""
@@ -235,7 +260,7 @@ class StoryAssigner:
 
     @staticmethod
     def _new_name(rule: Rule, stories: RuleStories, event: Event, vector: Vector) -> str:
-        return f"{rule.id}/{_about(event.title, vector)}-{stories.next}"
+        return f"{rule.id}/{about(event.title, vector)}-{stories.next}"
 
 
 def _narrow_home(vector: Vector, similar: list[tuple[float, Cluster]]) -> str | None:
@@ -255,10 +280,12 @@ def _join(features: int) -> float:
 
 def _fresh(age: float) -> float:
     """How much a story's recent activity adds to an article's similarity to it: news comes
-    in bursts, so a story that just had an article is the likelier home (docs/quality.md)."""
+    in bursts, so a story that just had an article is the likelier home; one quiet for days is
+    the less likely (a new event of the same kind more so) (docs/quality.md)."""
     if age <= 0:  # the same time stamp: a coarse clock (day-dated articles) says nothing
         return 1.0
-    return 1.0 + BOOST * 0.5 ** (age / RECENT_S)
+    stale = 0.5 ** (max(0.0, age - STALE_AFTER_S) / STALE_HALF_LIFE_S)
+    return (1.0 + BOOST * 0.5 ** (age / RECENT_S)) * stale
 
 
 def _horizon(rule: Rule) -> float:
@@ -272,24 +299,3 @@ def _bound(stories: RuleStories) -> None:
         gone = len(stories.clusters) - MAX_STORIES
         del stories.clusters[:gone]
         stories.forgot(gone)
-
-
-def _about(title: str, vector: Vector) -> str:
-    """A slug for a new story: the heaviest of its opening article's features that its
-    headline names (an actor, then a two-word term such as "dutch election"), else the heaviest."""
-    words = set(_SLUG.sub(" ", title.lower()).split())
-    named = {w: v * (2.0 if w.startswith(ACTOR_PREFIX) else 1.5 if " " in w else 1.0)
-             for w, v in vector.items() if set(_slug(_bare(w)).split("-")) <= words}
-    pool = named or vector
-    if not pool:
-        return "story"
-    return _slug(_bare(max(pool, key=lambda w: (pool[w], w))))
-
-
-def _bare(feature: str) -> str:
-    """'@person:kim-jong-nam' -> 'kim-jong-nam'; a term stays itself."""
-    return feature.removeprefix(ACTOR_PREFIX).split(":", 1)[-1]
-
-
-def _slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-")[:40] or "story"

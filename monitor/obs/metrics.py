@@ -38,6 +38,8 @@ class Metrics:
         )
         self.merged = Counter(p + "signals_merged", "Signals merged into another alert", ["reason"],
                               registry=r)
+        self.stories_merged = Counter(p + "stories_merged", "Stories folded into another story", ["reason"],
+                                      registry=r)
         self.feed_degraded = Gauge(p + "feed_degraded", "1 while the feed runs below its usual rate",
                                    registry=r)
         self.feed_notices = Counter(p + "feed_notices", "Feed status changes", ["kind"], registry=r)

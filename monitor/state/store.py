@@ -63,7 +63,7 @@ class Store:
             c.executemany(
                 "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
                 " ON CONFLICT DO NOTHING",
-                [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in delta.events],
+                [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
             )
             for rule, story in delta.dropped_stories:
                 c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
