@@ -23,6 +23,7 @@ FRAGMENT = 2  # articles: a story this small, quiet for QUIET_S, may be a split-
 QUIET_S = 86400.0
 ABSORB = 0.1  # cosine similarity of centroids at which a fragment joins a larger story
 FRAGMENT_REASON = "fragment"
+Pair = tuple[str, int, str, int]  # fragment and larger story, each with its article count
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,30 @@ class Fold:
     reason: str = FRAGMENT_REASON
 
 
-def plan(rule: str, stories: RuleStories, now: float, horizon: float, keep: str) -> list[Fold]:
-    """The fragments of the live stories to fold, each into its most similar larger story."""
+def plan(rule: str, stories: RuleStories, now: float, horizon: float, keep: str,
+         memo: dict[Pair, float] | None = None) -> list[Fold]:
+    """The fragments of the live stories to fold, each into its most similar larger story.
+    A fragment is looked at again at each call while it is live (a larger story may grow
+    closer); ``memo`` keeps the similarities of pairs neither of which has changed since."""
     live = [c for c in stories.clusters if c.last >= horizon and c.norm]
+    quiet = [c for c in live if c.count <= FRAGMENT and c.last <= now - QUIET_S and c.name != keep]
+    if not quiet:
+        return []
     larger = [c for c in live if c.count > FRAGMENT]
+    seen = memo if memo is not None else {}
+    used: dict[Pair, float] = {}
     out: list[Fold] = []
-    for fragment in live:
-        if fragment.count > FRAGMENT or fragment.last > now - QUIET_S or fragment.name == keep:
-            continue
-        best = max(((_similarity(fragment, c), c.name) for c in larger), default=(0.0, ""))
+    for fragment in quiet:
+        best = (0.0, "")
+        for c in larger:
+            pair = (fragment.name, fragment.count, c.name, c.count)
+            sim = used[pair] = seen[pair] if pair in seen else _similarity(fragment, c)
+            best = max(best, (sim, c.name))
         if best[0] >= ABSORB:
             out.append(Fold(rule, fragment.name, best[1], round(best[0], 4)))
+    if memo is not None:  # keep only the pairs still live: bounded by fragments x larger stories
+        memo.clear()
+        memo.update(used)
     return out
 
 

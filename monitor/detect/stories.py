@@ -57,7 +57,7 @@ from monitor.detect.clusters import (
 )
 from monitor.detect.copies import signature
 from monitor.detect.features import ACTOR_PREFIX, features
-from monitor.detect.fragments import Fold, fold, plan
+from monitor.detect.fragments import Fold, Pair, fold, plan
 from monitor.detect.naming import about
 from monitor.detect.state import Event
 from monitor.model import Annotated
@@ -72,7 +72,7 @@ RECENT_S = 3600.0  # half-life of that boost
 STALE_AFTER_S = 2 * 86400.0  # a story quiet longer than this is a less likely home ...
 STALE_HALF_LIFE_S = 4 * 86400.0  # ... by half for each further 4 days
 CONTINUE_S = 60.0  # an article that fits no story joins one that had an article this recently
-ABSORB_EVERY_S = 600.0  # quiet fragments are looked at once in this much event time
+ABSORB_EVERY_S = 3600.0  # quiet fragments are looked at once in this much event time
 LEAD_TERMS = 60  # terms of an article (headline and lead, in text order) that it is compared by
 MIN_FEATURES = 3  # an article with fewer features joins the most similar story
 
@@ -103,6 +103,7 @@ class StoryAssigner:
         self._skips: dict[str, tuple[Rule, list[str], frozenset[str]]] = {}
         self._changed: set[str] = set()  # rules whose stories changed since ``take_changes``
         self._text: tuple[str, np.ndarray | None] | None = None  # last article's signature
+        self._pairs: dict[str, dict[Pair, float]] = {}  # per rule: fragment-story similarities seen
 
     def place(self, rule: Rule, item: Annotated, event: Event | None = None) -> Placement:
         """Where the article goes (a new story's name when it opens one); changes nothing."""
@@ -163,7 +164,7 @@ class StoryAssigner:
         if stories is None or not stories.docs or now // ABSORB_EVERY_S <= stories.df_at // ABSORB_EVERY_S:
             return []
         keep = "" if rule.match.all else rule.id
-        folds = plan(rule.id, stories, now, now - _horizon(rule), keep)
+        folds = plan(rule.id, stories, now, now - _horizon(rule), keep, self._pairs.setdefault(rule.id, {}))
         for f in folds:
             fold(stories, f)
         if folds:
