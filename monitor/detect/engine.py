@@ -7,34 +7,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from monitor.detect import kinds
 from monitor.detect.alerts import build_alert
-from monitor.detect.anyarticle import AnyDetector
-from monitor.detect.base import Detector, Signal
+from monitor.detect.base import Signal
 from monitor.detect.feed import FeedNotice, FeedParams, FeedState, FeedTracker
 from monitor.detect.fragments import Fold
 from monitor.detect.lifecycle import rewind
 from monitor.detect.moments import MomentMerger, MomentParams, Moments
-from monitor.detect.newactor import NewActorDetector
-from monitor.detect.shift import ShiftDetector
-from monitor.detect.silence import FeedBoard, SilenceDetector
-from monitor.detect.spike import SpikeDetector
+from monitor.detect.silence import FeedBoard
 from monitor.detect.state import Event, StoryState
 from monitor.detect.stories import StoryAssigner
-from monitor.detect.threshold import ThresholdDetector
 from monitor.model import Alert, Article, Match
 from monitor.rules.schema import Rule, RuleSet
 
 StoryKey = tuple[str, str]  # (rule id, story)
-
-
-def default_detectors() -> dict[str, Detector]:
-    found: dict[str, Detector] = {"threshold": ThresholdDetector(), "any": AnyDetector()}
-    try:  # the story-dynamics detectors live in their own modules
-        from monitor.detect.dynamics import dynamic_detectors
-    except ImportError:
-        return found
-    found.update(dynamic_detectors())
-    return found
 
 
 @dataclass
@@ -58,22 +44,12 @@ class Engine:
 
     def __init__(
         self, ruleset: RuleSet, *, grace_s: float = 600.0,
-        detectors: Mapping[str, Detector] | None = None, stories: StoryAssigner | None = None,
+        stories: StoryAssigner | None = None,
         feed: FeedParams | None = None, moments: MomentParams | None = None,
     ) -> None:
         self.counters: Counter[str] = Counter()
         self.feed = FeedBoard(FeedTracker(feed))
-        self.detectors = dict(detectors or default_detectors())
-        if isinstance(self.detectors.get("silence"), SilenceDetector):  # judged against this feed
-            self.detectors["silence"] = SilenceDetector(self.feed, self.counters)
-        if isinstance(self.detectors.get("threshold"), ThresholdDetector):  # counts its held-back repeats
-            self.detectors["threshold"] = ThresholdDetector(self.counters)
-        if isinstance(self.detectors.get("spike"), SpikeDetector):  # its baseline judged against this feed
-            self.detectors["spike"] = SpikeDetector(self.feed, self.counters)
-        if isinstance(self.detectors.get("new_actor"), NewActorDetector):  # counts what it leaves out
-            self.detectors["new_actor"] = NewActorDetector(self.counters, self.elsewhere)
-        if isinstance(self.detectors.get("shift"), ShiftDetector):  # what it holds back is counted
-            self.detectors["shift"] = ShiftDetector(self.counters)
+        self.detectors = kinds.build(kinds.Wiring(self.feed, self.counters, self.elsewhere))
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None
         self.moments = Moments()
         self.notices: list[FeedNotice] = []  # feed status changes not yet taken by the pipeline

@@ -1,8 +1,9 @@
 """One message per story-moment: signals of one story, close in event time and drawn from
 mostly the same articles, go out as one alert carrying every reason.
 
-An alert of a mergeable kind (threshold, spike, shift, new_actor, any) is held until event time has moved
-past ``at + hold_s`` (a later article, or a clock tick after that moment); a signal of the
+An alert of a moment kind (threshold, spike, shift, new_actor, any: ``detect/kinds.py``) is
+held until event time has moved past ``at + hold_s`` (a later article, or a clock tick
+after that moment); a signal of the
 same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
 ``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
 alert's key, ``kind`` and numbers, lists every kind in ``kinds`` and every reason in
@@ -16,9 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from monitor.detect.kinds import MOMENT_KINDS
 from monitor.model import Alert, Changes
 
-MERGEABLE = frozenset({"threshold", "spike", "shift", "new_actor", "any"})
 SAME_MOMENT = "same_moment"
 WEAK_ALONE = "weak_alone"
 ALONE_SALIENCE = 1.5  # a new_actor no other signal joins needs its first actor this salient
@@ -54,7 +55,7 @@ class MomentMerger:
         """Hold or merge each alert; alerts of other kinds pass straight through."""
         held, out = list(m.held), []
         for alert in alerts:
-            if alert.kind not in MERGEABLE:
+            if alert.kind not in MOMENT_KINDS:
                 out.append(alert)
                 continue
             i = next((i for i, h in enumerate(held) if self._joins(h, alert)), None)
