@@ -19,7 +19,7 @@ from monitor.detect.cast import Context, why_not
 from monitor.detect.engine import Engine
 from monitor.detect.moments import MomentMerger, MomentParams, Moments
 from monitor.detect.state import Event
-from monitor.model import Annotated, Changes, Match, TermChange
+from monitor.model import Alert, Annotated, Changes, Match, TermChange
 from monitor.relevance import APART, cast, relevance
 from monitor.rules.schema import MatchSpec, Threshold
 
@@ -84,20 +84,35 @@ def _match(rule_id: str, id_: str, hours: float, story: str, names: dict[str, st
     return Match(rule_id, it, cast=tuple((a, 0.85, f"{n} spoke beside A.") for a, n in names.items()))
 
 
-def test_an_actor_of_another_story_passing_through_is_not_new() -> None:
+def _quill_in_two_stories(ferry_rule: str) -> tuple[list[Alert], Engine, str]:
+    """Tom Quill, the ferry story's mayor, four times there; then two dock pieces quote him."""
     docks = actor_rule()
     ferries = replace(docks, id="ferries")
     engine = Engine(ruleset(docks, ferries))
-    quill = {"person:quill": "Tom Quill"}  # the ferry story's mayor
+    quill = {"person:quill": "Tom Quill"}
+    rule = docks.id if ferry_rule == "same" else ferries.id
     for i, h in enumerate((0, 10, 20, 30)):
         engine.process([_match(docks.id, f"d{i}", h, "docks", {}, "Harbour Ledger")])
-        engine.process([_match(ferries.id, f"f{i}", h + 1, "ferries", quill, "Northwind Wire")])
+        engine.process([_match(rule, f"f{i}", h + 1, "ferries", quill, "Northwind Wire")])
     alerts = []
-    for i, h in enumerate((40, 41)):  # two dock pieces also quote him
+    for i, h in enumerate((40, 41)):
         alerts += engine.process([_match(docks.id, f"n{i}", h, "docks", quill, OUTLETS[i])])
-    alerts += engine.flush()
-    assert not [a for a in alerts if a.rule == docks.id and "new_actor" in a.kinds]
+    return alerts + engine.flush(), engine, docks.id
+
+
+def test_an_actor_of_another_story_passing_through_is_not_new() -> None:
+    alerts, engine, docks = _quill_in_two_stories("same")
+    assert {s for r, s in engine.states if r == docks} == {"docks", "ferries"}
+    assert not [a for a in alerts if a.rule == docks and "new_actor" in a.kinds]
     assert engine.counters["new_actor:elsewhere"] == 1
+
+
+def test_another_rule_s_stories_are_not_read_so_a_scaled_deployment_says_the_same() -> None:
+    """Detect workers hold only the rules of their partitions: a rule's newcomers are judged
+    against its own stories, so one process and a scaled deployment announce the same."""
+    alerts, engine, docks = _quill_in_two_stories("other")
+    told = [c.term for a in alerts if a.rule == docks and a.changes for c in a.changes.new_actors]
+    assert told == ["Tom Quill"] and engine.counters["new_actor:elsewhere"] == 0
 
 
 def test_a_newcomer_the_rest_of_the_feed_does_not_hold_is_told() -> None:

@@ -27,9 +27,9 @@ A candidate is dropped, with a reason the engine counts (``new_actor:<reason>``)
 - ``off_story``: fewer than ``min_articles`` of its articles are about the rule's story
   (``Event.central``: most of the rule in the headline or the lead): whoever a piece that
   only mentions the story brings in (a court case matched by "killed") is not in the story.
-- ``elsewhere``: in the same span the rest of the feed (the other stories, of every rule)
-  names it in at least ``ELSEWHERE`` articles and in more than this story does: an actor of
-  another story that the supporting articles also cover ("Flynn" in a travel-ban piece on a
+- ``elsewhere``: in the same span the rule's other stories name it in at least
+  ``ELSEWHERE`` articles and in more than this story does: an actor of another story that
+  the supporting articles also cover ("Flynn" in a travel-ban piece on a
   press conference about him).
 
 Names the rule itself uses (its keywords, e.g. "Ninth Circuit") are never new.

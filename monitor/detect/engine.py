@@ -190,11 +190,14 @@ class Engine:
         return gone
 
     def elsewhere(self, state: StoryState, actors: set[str], since: float, until: float) -> Counter[str]:
-        """For each actor, the articles in (since, until] of the other stories, of every rule,
-        that name it and that ``state``'s story does not hold: whose story an actor is."""
+        """For each actor, the articles in (since, until] of the rule's other stories that name
+        it and that ``state``'s story does not hold: whose story an actor is. Only the rule's
+        own stories: a detect worker of a scaled deployment holds the rules of its partitions
+        alone, and one process must announce what a scaled deployment announces."""
         seen: dict[str, set[str]] = defaultdict(set)
-        for other in self.states.values():
-            if other is state:
+        rule = next((k[0] for k, s in self.states.items() if s is state), None)
+        for key, other in self.states.items():
+            if other is state or key[0] != rule:
                 continue
             for e in other.between(since, until):
                 if e.id not in state.ids:
