@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.model import load_model
+from monitor.annotate.parallel import ParallelAnnotator
 from monitor.detect.engine import Delta, Engine
 from monitor.detect.feed import FeedParams
 from monitor.detect.moments import MomentParams
@@ -52,24 +53,31 @@ def model_for(name: str) -> Any | None:
     return _MODELS[name]
 
 
+def build_engine(settings: Settings, ruleset: RuleSet) -> Engine:
+    """The window-state and detect stages as the settings want them (every role the same)."""
+    f = settings.detect.feed
+    feed = FeedParams(window=timedelta(seconds=f.window_s), baseline=timedelta(seconds=f.baseline_s),
+                      fraction=f.fraction, min_expected=f.min_expected, step_s=f.step_s,
+                      bucket_s=min(300.0, f.window_s / 12))
+    return Engine(ruleset, grace_s=settings.detect.grace_s, feed=feed,
+                  moments=MomentParams(hold_s=settings.detect.merge_hold_s))
+
+
 def build_pipeline(settings: Settings, ruleset: RuleSet, metrics: Metrics, nlp: Any = "load") -> Pipeline:
+    annotator = build_annotator(settings, ruleset, nlp)
+    return Pipeline(ruleset, annotator, build_engine(settings, ruleset), metrics)
+
+
+def build_annotator(settings: Settings, ruleset: RuleSet, nlp: Any = "load") -> Annotator | ParallelAnnotator:
+    """The annotate stage: on ``nlp.workers`` processes when more than one and a model is loaded."""
     model = model_for(settings.nlp.model) if nlp == "load" else nlp
     annotator = Annotator(
         ruleset, model, batch_size=settings.nlp.batch_size, batch_chars=settings.nlp.batch_chars,
         prefilter=settings.nlp.prefilter, max_chars=settings.nlp.max_chars,
     )
-    f = settings.detect.feed
-    feed = FeedParams(window=timedelta(seconds=f.window_s), baseline=timedelta(seconds=f.baseline_s),
-                      fraction=f.fraction, min_expected=f.min_expected, step_s=f.step_s,
-                      bucket_s=min(300.0, f.window_s / 12))
-    engine = Engine(ruleset, grace_s=settings.detect.grace_s, feed=feed,
-                    moments=MomentParams(hold_s=settings.detect.merge_hold_s))
     if settings.nlp.workers > 1 and nlp == "load" and model is not None:
-        from monitor.annotate.parallel import ParallelAnnotator
-
-        return Pipeline(ruleset, ParallelAnnotator(annotator, settings.nlp, settings.nlp.workers),
-                        engine, metrics)
-    return Pipeline(ruleset, annotator, engine, metrics)
+        return ParallelAnnotator(annotator, settings.nlp, settings.nlp.workers)
+    return annotator
 
 
 def make_notifier(settings: Settings) -> Notifier:

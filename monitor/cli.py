@@ -41,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--source", metavar="FILE.jsonl", help="read articles from a file instead of Kafka")
     run.add_argument("--follow", action="store_true", help="with --source: keep reading as the file grows")
     _workers(run, "annotating processes (default: with --source the machine's cores, else nlp.workers)")
+    run.add_argument("--role", choices=("all", "annotate", "detect"), default="all",
+                     help="all: one process (default); annotate or detect: one stage of a scaled deployment")
 
     rules = sub.add_parser("rules", help="work with rule files")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
@@ -133,6 +135,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from monitor.cli_explain import run_explain
 
         return run_explain(settings, args)
+    if args.command == "run" and args.role != "all":
+        if args.source:
+            raise MonitorError(f"--role {args.role} reads Kafka; --source needs --role all")
+        from monitor.roles import run_role
+
+        return run_role(settings, args.role)
     if args.command == "run":
         from monitor.daemon import run
 

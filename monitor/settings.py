@@ -41,10 +41,16 @@ class KafkaSettings(_Section):
     # static group membership: "auto" keeps an id in state.dir, so a restart gets its
     # partitions back at once; None (or "") joins as a dynamic member
     group_instance_id: str | None = "auto"
+    # run --role annotate|detect: the topic between the roles (default: "<topic>.matches")
+    matches_topic: str | None = None
 
     @property
     def dead_letter_topic(self) -> str:
         return self.dlq_topic or f"{self.topic}.dlq"
+
+    @property
+    def matches(self) -> str:
+        return self.matches_topic or f"{self.topic}.matches"
 
 
 class RulesSettings(_Section):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from monitor.sources.base import Record
@@ -65,8 +65,12 @@ def event_time(record: Record) -> float | None:
 class Aligner:
     """Per-partition lanes whose minimum watermark decides which buffered records may leave."""
 
-    def __init__(self, settings: AlignSettings | None = None) -> None:
+    def __init__(self, settings: AlignSettings | None = None,
+                 lane: Callable[[Record], int] | None = None) -> None:
+        """``lane``: which lane a record waits in (default its partition; the detect role
+        keys lanes by matches partition and the articles partition its record came from)."""
         self.settings = settings or AlignSettings()
+        self.lane_of = lane or _partition
         self.lanes: dict[int, _Lane] = {}
         self.waiting_since: float | None = None  # since when records have been waiting
 
@@ -94,7 +98,7 @@ class Aligner:
     # --- records in and out -------------------------------------------------------------------
     def add(self, records: Iterable[Record], now: float) -> None:
         for record in records:
-            lane = self.lanes.setdefault(record.partition, _Lane())
+            lane = self.lanes.setdefault(self.lane_of(record), _Lane())
             at = event_time(record)
             lane.queue.append((at, record))
             lane.bytes += _size(record)
@@ -211,6 +215,10 @@ class Aligner:
         self.waiting_since = None
         for lane in self.lanes.values():
             lane.idle = False  # the next wait checks every partition again
+
+
+def _partition(record: Record) -> int:
+    return record.partition
 
 
 def _size(record: Record) -> int:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.decode import DecodeError, decode_record
 from monitor.model import Article
@@ -23,7 +23,8 @@ class Record:
     timestamp: datetime | None = None
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = field(default=())
-    decoded: Article | DecodeError | None = field(default=None, compare=False, repr=False)
+    # what the source decoded it to (an Article, or a matches-topic record for the detect role)
+    decoded: Any = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:
@@ -47,7 +48,7 @@ class Decoder:
     clock: Callable[[], float] = time.time
 
     def __call__(self, record: Record) -> Article | DecodeError:
-        if record.decoded is not None:
+        if isinstance(record.decoded, Article | DecodeError):
             return record.decoded
         result = decode_record(record.value, record.timestamp, self.max_bytes)  # never raises
         if isinstance(result, DecodeError) or self.future_s is None:

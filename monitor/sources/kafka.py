@@ -71,13 +71,13 @@ class KafkaSource:
     def __init__(
         self, settings: KafkaSettings, metrics: Metrics | None = None,
         sleep: Callable[[float], None] = time.sleep, *,
-        decoder: Decoder | None = None, state_dir: Path | None = None,
+        decoder: Callable[[Record], Any] | None = None, state_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.topic
         self.metrics = metrics
         self.sleep = sleep
-        self.decoder = decoder or Decoder(settings.max_message_bytes)
+        self.decoder: Callable[[Record], Any] = decoder or Decoder(settings.max_message_bytes)
         self.membership = membership(instance_id(settings, state_dir))  # static, where it can be
         self.lanes = Aligner(AlignSettings(idle_timeout_s=settings.idle_timeout_s,
                                            max_records=max(512, 2 * settings.max_poll_records),

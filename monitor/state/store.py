@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,14 @@ class Store:
     The main loop is its only writer of windows; every batch is one transaction.
     """
 
-    def __init__(self, where: Path | str | Db) -> None:
+    def __init__(self, where: Path | str | Db, scope: str = "") -> None:
+        """``scope``: one part of a shared database (a detect worker's matches partition): its
+        watermark, feed and held alerts are its own; windows, detectors and stories are
+        keyed by rule, and each rule belongs to one part. Several scoped stores may share
+        one ``Db`` and write in one of its transactions (:meth:`write`)."""
         self.db: Db = open_db(where) if isinstance(where, Path | str) else where
+        self.scope = scope
+        self._mark = f"{scope}|" if scope else ""  # feed sources and held keys of this scope
 
     @property
     def conn(self) -> Any:
@@ -54,77 +60,93 @@ class Store:
 
     def commit(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
         """Write state, alerts and the offsets they reflect atomically; returns alerts queued."""
+        with self.db.transaction():
+            return self.write(offsets, delta, alerts)
+
+    def write(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
+        """:meth:`commit` inside a transaction the caller holds (several scopes, one transaction)."""
         queued = 0
         now = time.time()
         c = self.db
-        with c.transaction():
-            for rule in delta.dropped_rules:
-                self._drop_rule(rule)
-            c.executemany(
-                "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
-                " ON CONFLICT DO NOTHING",
-                [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
+        for rule in delta.dropped_rules:
+            self._drop_rule(rule)
+        c.executemany(
+            "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
+            " ON CONFLICT DO NOTHING",
+            [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
+        )
+        for rule, story in delta.dropped_stories:
+            c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
+            c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
+        c.executemany(
+            "INSERT INTO detectors (rule, story, data) VALUES (?,?,?)"
+            " ON CONFLICT (rule, story) DO UPDATE SET data=excluded.data",
+            [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
+        )
+        for alert in alerts:
+            cur = c.execute(
+                "INSERT INTO outbox (key, channel, rule, story, kind, at, payload, created)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                (alert.key, alert.channel, alert.rule, alert.story, alert.kind,
+                 alert.at.timestamp(), alert.model_dump_json(), now),
             )
-            for rule, story in delta.dropped_stories:
-                c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
-                c.execute("DELETE FROM events WHERE rule=? AND story=?", (rule, story))
-            c.executemany(
-                "INSERT INTO detectors (rule, story, data) VALUES (?,?,?)"
-                " ON CONFLICT (rule, story) DO UPDATE SET data=excluded.data",
-                [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
-            )
-            for alert in alerts:
-                cur = c.execute(
-                    "INSERT INTO outbox (key, channel, rule, story, kind, at, payload, created)"
-                    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                    (alert.key, alert.channel, alert.rule, alert.story, alert.kind,
-                     alert.at.timestamp(), alert.model_dump_json(), now),
-                )
-                queued += cur.rowcount
-            gone = [(rule,) for rule, data in delta.stories.items() if data is None]
-            c.executemany("DELETE FROM stories WHERE rule=?", gone)
-            c.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
-                          " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
-                          [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
-            if delta.watermark is not None and delta.watermark != float("-inf"):
-                self.put_meta("watermark", repr(delta.watermark))
-            self._feed_and_moments(delta)
-            c.executemany(
-                "INSERT INTO offsets (source, partition, next_offset) VALUES (?,?,?)"
-                " ON CONFLICT (source, partition) DO UPDATE SET next_offset=excluded.next_offset",
-                [(s, p, o) for (s, p), o in offsets.items()],
-            )
+            queued += cur.rowcount
+        gone = [(rule,) for rule, data in delta.stories.items() if data is None]
+        c.executemany("DELETE FROM stories WHERE rule=?", gone)
+        c.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
+                      " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
+                      [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
+        if delta.watermark is not None and delta.watermark != float("-inf"):
+            self.put_meta("watermark", repr(delta.watermark))
+        self._feed_and_moments(delta)
+        c.executemany(
+            "INSERT INTO offsets (source, partition, next_offset) VALUES (?,?,?)"
+            " ON CONFLICT (source, partition) DO UPDATE SET next_offset=excluded.next_offset",
+            [(s, p, o) for (s, p), o in offsets.items()],
+        )
         return queued
 
     def _feed_and_moments(self, delta: Delta) -> None:
         """The feed's counts and status, and the alerts held for their story-moment."""
+        mark = self._mark
         self.db.executemany("INSERT INTO feed (source, bucket, n) VALUES (?,?,?)"
                             " ON CONFLICT (source, bucket) DO UPDATE SET n=excluded.n",
-                            codec.feed_rows(delta.feed))
+                            [(mark + s, b, n) for s, b, n in codec.feed_rows(delta.feed)])
         if delta.feed_state is not None:
             self.put_meta("feed", codec.encode_feed(delta.feed_state))
             kept = [min(v) for v in delta.feed_state.counts.values() if v]
-            if kept:
+            if kept and mark:
+                self.db.execute("DELETE FROM feed WHERE bucket < ? AND substr(source, 1, ?) = ?",
+                                (min(kept), len(mark), mark))
+            elif kept:
                 self.db.execute("DELETE FROM feed WHERE bucket < ?", (min(kept),))
         if delta.moments is not None:
-            self.db.execute("DELETE FROM held")
+            if mark:
+                self.db.execute("DELETE FROM held WHERE substr(key, 1, ?) = ?", (len(mark), mark))
+            else:
+                self.db.execute("DELETE FROM held")
             self.db.executemany("INSERT INTO held (key, payload) VALUES (?,?)",
-                                codec.encode_held(delta.moments))
+                                [(mark + k, p) for k, p in codec.encode_held(delta.moments)])
 
     def _drop_rule(self, rule: str) -> None:
         for table in ("events", "detectors", "stories"):
             self.db.execute(f"DELETE FROM {table} WHERE rule=?", (rule,))
 
     def get_meta(self, key: str) -> str | None:
+        """A value kept with the state (of this store's scope, when it has one)."""
+        key = f"{key}@{self.scope}" if self.scope else key
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def put_meta(self, key: str, value: str) -> None:
+        key = f"{key}@{self.scope}" if self.scope else key
         self.db.execute("INSERT INTO meta (key, value) VALUES (?,?)"
                         " ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value))
 
-    def restore(self, fingerprints: Mapping[str, str]) -> Restored:
-        """Load the state of rules whose fingerprint is unchanged; drop the rest."""
+    def restore(self, fingerprints: Mapping[str, str], rules: Collection[str] | None = None) -> Restored:
+        """Load the state of rules whose fingerprint is unchanged; drop the rest.
+
+        ``rules``: load only these rules' windows, detectors and stories (a scope's rules)."""
         c = self.db
         with c.transaction():
             known = dict(c.execute("SELECT rule, fingerprint FROM rules").fetchall())
@@ -133,17 +155,24 @@ class Store:
             for rule in stale:
                 self._drop_rule(rule)
             self._put_rules(fingerprints)
+        def mine(rule: str) -> bool:
+            return rules is None or rule in rules
+
         events = [
             (r, s, Event.from_json(json.loads(d)))
-            for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at")
+            for r, s, d in c.execute("SELECT rule, story, data FROM events ORDER BY at") if mine(r)
         ]
         states = {(r, s): codec.decode_detectors(d)
-                  for r, s, d in c.execute("SELECT rule, story, data FROM detectors")}
-        stories = {r: json.loads(d) for r, d in c.execute("SELECT rule, data FROM stories")}
+                  for r, s, d in c.execute("SELECT rule, story, data FROM detectors") if mine(r)}
+        stories = {r: json.loads(d) for r, d in c.execute("SELECT rule, data FROM stories") if mine(r)}
         watermark = self.get_meta("watermark")
-        feed = codec.decode_feed(self.get_meta("feed"), c.execute("SELECT source, bucket, n FROM feed"))
+        mark = self._mark
+        feed = codec.decode_feed(self.get_meta("feed"), (
+            (s[len(mark):], b, n) for s, b, n in c.execute("SELECT source, bucket, n FROM feed")
+            if s.startswith(mark)))
         # rowid: SQLite's own insertion order; the PostgreSQL schema spells it out as a column
-        moments = codec.decode_held(c.execute("SELECT key, payload FROM held ORDER BY rowid"))
+        held = c.execute("SELECT key, payload FROM held ORDER BY rowid")
+        moments = codec.decode_held((k[len(mark):], p) for k, p in held if k.startswith(mark))
         at = None if watermark is None else float(watermark)
         return Restored(events, states, stories, at, feed, moments)
 
