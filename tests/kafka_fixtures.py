@@ -228,6 +228,7 @@ class Daemon:
     rules: Path
     env: dict[str, str] = field(default_factory=dict)
     runs: list[tuple[subprocess.Popen[bytes], Path, Path]] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # more of the command line, e.g. ("--role", "detect")
 
     @property
     def state_dir(self) -> Path:
@@ -255,7 +256,7 @@ class Daemon:
             "STORY_MONITOR_STATE__DIR": str(self.state_dir),
             **self.env,
         })
-        cmd = [sys.executable, "-m", "monitor", "run", "--rules", str(self.rules)]
+        cmd = [sys.executable, "-m", "monitor", "run", "--rules", str(self.rules), *self.args]
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=stdout, stderr=stderr,
                                     stdin=subprocess.DEVNULL)
