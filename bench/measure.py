@@ -10,9 +10,10 @@ from typing import Any
 from bench import corpus, phases
 from bench.inprocess import prefilter_check, rules_overhead, write_slice
 
-STEPS = ("spacy", "e2e", "latency", "firehose", "prefilter", "rules")
+STEPS = ("spacy", "e2e", "latency", "firehose", "prefilter", "rules", "roles")
 TARGETS = {"ratio_vs_spacy": ">= 0.85", "firehose_speedup": ">= 10", "latency_p99_s": "<= 5",
-           "rss_slope_mb_per_million": "<= 50", "rules_1000_overhead": "< 0.10"}
+           "rss_slope_mb_per_million": "<= 50", "rules_1000_overhead": "< 0.10",
+           "roles_speedup": ">= 1.6", "detect_matches_per_s": ">= 2000"}
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,13 @@ class Sizes:
     prefilter_slice: int
     rules_slice: int
     rules_rounds: int
+    roles: int = 0  # 2 annotate + 1 detect against one process (0: not measured)
 
 
 QUICK = Sizes(e2e=100, latency_s=40, probe_every=5, firehose=5_000, rss_warmup=1_500, rss_sample_s=0.5,
               prefilter_slice=150, rules_slice=1_500, rules_rounds=1)
 FULL = Sizes(e2e=1_500, latency_s=180, probe_every=10, firehose=100_000, rss_warmup=20_000, rss_sample_s=2.0,
-             prefilter_slice=600, rules_slice=3_824, rules_rounds=3)
+             prefilter_slice=600, rules_slice=3_824, rules_rounds=3, roles=1_000)
 
 
 def say(text: str) -> None:
@@ -58,6 +60,13 @@ def measure(env: phases.Env, sizes: Sizes, nlp: Any, steps: set[str]) -> dict[st
                                             sample_s=sizes.rss_sample_s)
         say(f"  {out['firehose']['docs_per_s']} docs/s")
     in_process(env, sizes, nlp, steps, out)
+    if "roles" in steps and sizes.roles:
+        from bench.roles import roles
+
+        say(f"scale-out: 2 annotate + 1 detect against one process, {sizes.roles} articles")
+        out["roles"] = roles(env, env.rules["every"], sizes.roles)
+        r = out["roles"]
+        say(f"  speedup {r['speedup']}, detect alone {r['detect_matches_per_s']} matches/s")
     return out
 
 
@@ -113,6 +122,8 @@ def report(m: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         "latency_p99_s": get("latency", "p99_s"),
         "rss_slope_mb_per_million": phases.fit_slope(samples, sizes.rss_warmup) if samples else None,
         "rules_1000_overhead": get("rules", "overhead"),
+        "roles_speedup": get("roles", "speedup"),
+        "detect_matches_per_s": get("roles", "detect_matches_per_s"),
         "articles": {"spacy": get("spacy", "docs"), "e2e": get("e2e", "articles"),
                      "latency": get("latency", "articles"), "firehose": get("firehose", "articles"),
                      "rss_after_warmup": max(0, (get("firehose", "articles") or 0) - sizes.rss_warmup),

@@ -39,10 +39,10 @@ class Kafka:
         subprocess.run([str(ROOT / "scripts" / "kafka"), "stop"], env=self.env, check=False,
                        capture_output=True, timeout=120)
 
-    def create_topic(self, topic: str) -> None:
+    def create_topic(self, topic: str, partitions: int = 1) -> None:
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="bench-admin")
         try:
-            admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
         finally:
             admin.close()
 
@@ -97,7 +97,8 @@ def story_of(message: Mapping[str, Any]) -> str | None:
 class Daemon:
     """``python -m monitor run`` in Kafka mode, configured through STORY_MONITOR_* variables."""
 
-    def __init__(self, workdir: Path, settings: Mapping[str, str], profile: Path | None = None) -> None:
+    def __init__(self, workdir: Path, settings: Mapping[str, str], profile: Path | None = None,
+                 role: str = "all") -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.state_dir = Path(settings["STORY_MONITOR_STATE__DIR"])
@@ -106,10 +107,10 @@ class Daemon:
         env.update(settings)
         paths = (str(ROOT), os.environ.get("PYTHONPATH"))
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        cmd = [PYTHON, "-m", "monitor", "run"]
+        cmd = [PYTHON, "-m", "monitor", "run", "--role", role]
         if profile is not None:
             cmd = [PYTHON, "-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile),
-                   "--interval", "0.002", "-m", "monitor", "run"]
+                   "--interval", "0.002", "-m", "monitor", "run", "--role", role]
         self.log_path = workdir / "daemon.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
