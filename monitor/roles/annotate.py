@@ -125,6 +125,7 @@ class AnnotateRunner:
         """One batch; returns the records sent to the matches topic."""
         started = time.perf_counter()
         articles: list[tuple[Article, Origin]] = []
+        self._came_from: dict[int, Record] = {}
         for record in records:
             result = self.intake.check(self.decoder(record))
             if isinstance(result, DecodeError):
@@ -132,6 +133,7 @@ class AnnotateRunner:
                 self.source.reject(record, result)
             else:
                 articles.append((result, Origin(record.partition, record.offset)))
+                self._came_from[id(result)] = record
         out = self._records(articles)
         try:
             self.producer.send(out)
@@ -153,7 +155,7 @@ class AnnotateRunner:
             return []
         started = time.perf_counter()
         skipped = self.annotator.skipped
-        items = self.annotator.annotate([a for a, _ in articles])
+        articles, items = self._annotate(articles)
         self.metrics.nlp_batch_seconds.observe(time.perf_counter() - started)
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped)
@@ -170,6 +172,28 @@ class AnnotateRunner:
                             encode_match(match, origin)))
         self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         return out
+
+    def _annotate(self, articles: list[tuple[Article, Origin]]
+                  ) -> tuple[list[tuple[Article, Origin]], list[Annotated]]:
+        """As ``Pipeline._annotate``: the batch at once; when that raises, one article at a time,
+        and the one the annotator fails on goes to the dead-letter topic as ``annotate_failed``."""
+        try:
+            return articles, self.annotator.annotate([a for a, _ in articles])
+        except Exception:  # noqa: S110  # found below, one article at a time
+            pass
+        kept, items = [], []
+        for pair in articles:
+            try:
+                (item,) = self.annotator.annotate([pair[0]])
+            except Exception as exc:  # a valid article nobody foresaw: it must not stop the loop
+                why = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("annotate_failed", extra={"article": pair[0].id, "error": why})
+                self.metrics.decode_errors.labels(reason="annotate_failed").inc()
+                self.source.reject(self._came_from[id(pair[0])], DecodeError("annotate_failed", why))
+                continue
+            kept.append(pair)
+            items.append(item)
+        return kept, items
 
     def _matches(self, group: list[tuple[tuple[Article, Origin], Annotated]]) -> list[tuple[Origin, Match]]:
         found = []

@@ -37,6 +37,7 @@ from monitor.state.store import Store
 log = logging.getLogger("monitor.roles.detect")
 Offsets = dict[tuple[str, int], int]
 STATUS_INTERVAL_S = 60.0
+GATHER_S = 0.5  # at most this long collecting one batch
 
 
 class DetectRunner:
@@ -83,7 +84,7 @@ class DetectRunner:
     def run(self) -> None:
         while not self.stop_event.is_set():
             self._turn()
-            records = self.source.poll(self.loop.max_records, self.loop.poll_timeout_s)
+            records = self._gather()
             if records:
                 self.process(records)
             if time.monotonic() - self._last_tick >= self.loop.tick_interval_s:
@@ -92,6 +93,18 @@ class DetectRunner:
                 self._last_status = time.monotonic()
                 log.info("detect_status", extra=self.source.status())
         self._release(set(self.parts))
+
+    def _gather(self) -> list[Record]:
+        """A batch of up to ``max_records``: matches are cheap and each batch is a transaction, so
+        what is already there (within ``GATHER_S``) joins it rather than waiting for the next."""
+        records = self.source.poll(self.loop.max_records, self.loop.poll_timeout_s)
+        until = time.monotonic() + GATHER_S
+        while records and len(records) < self.loop.max_records and time.monotonic() < until:
+            more = self.source.poll(self.loop.max_records - len(records), 0.0)
+            if not more:
+                break
+            records += more
+        return records
 
     def _turn(self) -> None:
         self.last_turn = time.monotonic()
