@@ -38,6 +38,7 @@ log = logging.getLogger("monitor.roles.detect")
 Offsets = dict[tuple[str, int], int]
 STATUS_INTERVAL_S = 60.0
 GATHER_S = 0.5  # at most this long collecting one batch
+GATHER_POLLS = 8  # a batch holds up to this many polls' worth (kafka.max_poll_records each)
 
 
 class DetectRunner:
@@ -95,12 +96,13 @@ class DetectRunner:
         self._release(set(self.parts))
 
     def _gather(self) -> list[Record]:
-        """A batch of up to ``max_records``: matches are cheap and each batch is a transaction, so
-        what is already there (within ``GATHER_S``) joins it rather than waiting for the next."""
-        records = self.source.poll(self.loop.max_records, self.loop.poll_timeout_s)
+        """A batch of up to ``GATHER_POLLS`` polls of ``max_records``: matches are cheap and each
+        batch is a transaction, so what is already there (within ``GATHER_S``) joins it."""
+        most = self.loop.max_records * GATHER_POLLS
+        records = self.source.poll(most, self.loop.poll_timeout_s)
         until = time.monotonic() + GATHER_S
-        while records and len(records) < self.loop.max_records and time.monotonic() < until:
-            more = self.source.poll(self.loop.max_records - len(records), 0.0)
+        while records and len(records) < most and time.monotonic() < until:
+            more = self.source.poll(most - len(records), 0.0)
             if not more:
                 break
             records += more
