@@ -187,8 +187,14 @@ class Store:
         self.db.execute("DELETE FROM meta WHERE key='stories'")
 
     def _put_rules(self, fingerprints: Mapping[str, str]) -> None:
-        self.db.execute("DELETE FROM rules")
-        self.db.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)", list(fingerprints.items()))
+        """The rules in force and their fingerprints; an upsert, so that workers sharing the
+        database may write the same set at once (delete-all-then-insert collided)."""
+        known = self.db.execute("SELECT rule FROM rules").fetchall()
+        gone = [(r,) for (r,) in known if r not in fingerprints]
+        self.db.executemany("DELETE FROM rules WHERE rule=?", gone)
+        self.db.executemany("INSERT INTO rules (rule, fingerprint) VALUES (?,?)"
+                            " ON CONFLICT (rule) DO UPDATE SET fingerprint=excluded.fingerprint",
+                            list(fingerprints.items()))
 
     def remember_rules(self, fingerprints: Mapping[str, str]) -> None:
         with self.db.transaction():
