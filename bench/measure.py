@@ -124,6 +124,7 @@ def report(m: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         "rules_1000_overhead": get("rules", "overhead"),
         "roles_speedup": get("roles", "speedup"),
         "detect_matches_per_s": get("roles", "detect_matches_per_s"),
+        "detect_matches_per_busy_s": get("roles", "detect_matches_per_busy_s"),
         "articles": {"spacy": get("spacy", "docs"), "e2e": get("e2e", "articles"),
                      "latency": get("latency", "articles"), "firehose": get("firehose", "articles"),
                      "rss_after_warmup": max(0, (get("firehose", "articles") or 0) - sizes.rss_warmup),

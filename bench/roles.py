@@ -128,12 +128,14 @@ def _split(env: Env, rules: Path, count: int, pg: Postgres, timeout_s: float) ->
     started = time.time()  # from its assignment (the process start is not the stage's cost)
     _until(lambda: progress.detected(fresh), timeout_s, "the detect stage alone")
     detect_s = time.time() - started
-    matches = _matches_seen(alone)
+    matches = _metric(alone, "story_monitor_matches_total{")
+    busy = _metric(alone, "story_monitor_batch_seconds_sum")  # the stage's own time, input waits left out
     for d in (*annotate, alone):
         d.stop()
     return {"roles_docs_per_s": round(count / seconds, 2), "matches_records": records, "matches": matches,
             "detect_seconds": round(detect_s, 2), "detect_records_per_s": round(records / detect_s, 1),
-            "detect_matches_per_s": round(matches / detect_s, 1)}
+            "detect_matches_per_s": round(matches / detect_s, 1), "detect_busy_s": round(busy, 2),
+            "detect_matches_per_busy_s": round(matches / busy, 1) if busy else None}
 
 
 class Progress:
@@ -165,13 +167,12 @@ class Progress:
 
 
 
-def _matches_seen(daemon: Daemon) -> int:
-    """``story_monitor_matches_total`` of a worker, summed over its rules."""
+def _metric(daemon: Daemon, prefix: str) -> float:
+    """A worker's samples whose line starts with ``prefix``, summed (over rules, say)."""
     port = (daemon.state_dir / "http.port").read_text().strip()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
         text = resp.read().decode()
-    return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("story_monitor_matches_total{")))
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
 
 def _until(check: Any, timeout_s: float, what: str) -> None:
