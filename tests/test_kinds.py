@@ -28,7 +28,7 @@ def test_the_engine_builds_every_kind_wired_to_its_own_feed_and_counters() -> No
         "AnyDetector"]
     counters = {n: getattr(d, "drops", getattr(d, "counters", None)) for n, d in engine.detectors.items()}
     assert {name for name, c in counters.items() if c is engine.counters} == {
-        "threshold", "spike", "new_actor", "shift", "silence"}  # what each leaves out is counted
+        "threshold", "spike", "new_actor", "shift", "silence", "any"}  # what each leaves out is counted
     assert engine.detectors["spike"].feed is engine.feed  # type: ignore[attr-defined]
     assert engine.detectors["silence"].feed is engine.feed  # type: ignore[attr-defined]
 

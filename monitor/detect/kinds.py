@@ -46,7 +46,7 @@ KINDS: dict[str, Kind] = {
     "new_actor": Kind(lambda w: NewActorDetector(w.counters, w.elsewhere)),
     "shift": Kind(lambda w: ShiftDetector(w.counters)),
     "silence": Kind(lambda w: SilenceDetector(w.feed, w.counters), moment=False),
-    "any": Kind(lambda w: AnyDetector()),
+    "any": Kind(lambda w: AnyDetector(w.counters)),
 }
 if tuple(KINDS) != DETECTORS:  # a kind added to the schema but not here, or the other way
     raise ImportError(f"detector kinds {tuple(KINDS)} differ from the rule schema's {DETECTORS}")

@@ -27,7 +27,7 @@ from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
 
 RESOLVE_FRACTION = 0.5  # the story must fall to half the threshold to re-arm: no flapping
-CENTRAL_SHARE = 1 / 3  # of the window's distinct articles, at least this share central
+CENTRAL_SHARE = 1 / 2  # of the window's distinct articles, at least half central: most of the coverage
 OFF_STORY = "off_story"
 
 
