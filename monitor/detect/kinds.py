@@ -38,6 +38,7 @@ class Kind:
 
     build: Callable[[Wiring], Detector]
     moment: bool = True  # False: sent as it comes (a silence has no articles to share)
+    instant: bool = False  # True: waits only for the rest of its instant, not ``merge_hold_s``
 
 
 KINDS: dict[str, Kind] = {
@@ -46,12 +47,13 @@ KINDS: dict[str, Kind] = {
     "new_actor": Kind(lambda w: NewActorDetector(w.counters, w.elsewhere)),
     "shift": Kind(lambda w: ShiftDetector(w.counters)),
     "silence": Kind(lambda w: SilenceDetector(w.feed, w.counters), moment=False),
-    "any": Kind(lambda w: AnyDetector(w.counters)),
+    "any": Kind(lambda w: AnyDetector(w.counters), instant=True),  # a forwarded article goes at once
 }
 if tuple(KINDS) != DETECTORS:  # a kind added to the schema but not here, or the other way
     raise ImportError(f"detector kinds {tuple(KINDS)} differ from the rule schema's {DETECTORS}")
 
 MOMENT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.moment)
+INSTANT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.instant)
 
 
 def build(wiring: Wiring) -> dict[str, Detector]:

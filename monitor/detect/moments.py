@@ -3,7 +3,8 @@ mostly the same articles, go out as one alert carrying every reason.
 
 An alert of a moment kind (threshold, spike, shift, new_actor, any: ``detect/kinds.py``) is
 held until event time has moved past ``at + hold_s`` (a later article, or a clock tick
-after that moment); a signal of the
+after that moment; an ``any`` alert waits only for the rest of its instant, so a forwarded
+article is not delayed but still carries the threshold it completes); a signal of the
 same rule and story that comes in meanwhile, within ``hold_s`` of it and sharing at least
 ``overlap`` of the smaller set of articles, joins it. The merged alert keeps the first
 alert's key, ``kind`` and numbers, lists every kind in ``kinds`` and every reason in
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from monitor.detect.kinds import MOMENT_KINDS
+from monitor.detect.kinds import INSTANT_KINDS, MOMENT_KINDS
 from monitor.model import Alert, Changes
 
 SAME_MOMENT = "same_moment"
@@ -68,16 +69,23 @@ class MomentMerger:
 
     def release(self, m: Moments, now: float) -> tuple[Moments, list[Alert]]:
         """Alerts whose moment ended before ``now`` (all of them with ``now`` infinite)."""
-        done = [h for h in m.held if h.at.timestamp() + self.p.hold_s < now]
+        done = [h for h in m.held if h.at.timestamp() + self._hold(h) < now
+                or (h.kind in INSTANT_KINDS and h.at.timestamp() <= now)]
         keep = tuple(h for h in m.held if h not in done)
         weak = [h for h in done if not strong_enough(h)]
         self.merged[f"new_actor:{WEAK_ALONE}"] += len(weak)
         return Moments(keep), [h for h in done if h not in weak]
 
+    def _hold(self, alert: Alert) -> float:
+        """How long an alert waits: ``hold_s``, or only its own instant for an instant kind
+        (``any`` forwards an article at once: it joins the signals of that same moment, all of
+        which the engine offers in one call, since a batch never ends inside an instant)."""
+        return 0.0 if alert.kind in INSTANT_KINDS else self.p.hold_s
+
     def _joins(self, held: Alert, alert: Alert) -> bool:
         if (held.rule, held.story) != (alert.rule, alert.story) or alert.kind in held.kinds:
             return False
-        if abs(alert.at.timestamp() - held.at.timestamp()) > self.p.hold_s:
+        if abs(alert.at.timestamp() - held.at.timestamp()) > min(self._hold(held), self._hold(alert)):
             return False
         a, b = _ids(held), _ids(alert)
         return bool(a and b) and len(a & b) >= self.p.overlap * min(len(a), len(b))
