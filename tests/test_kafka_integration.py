@@ -22,6 +22,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -531,8 +532,14 @@ def test_consumer_uses_the_settings_survives_a_slow_batch_and_reports_lag(
     """A batch slower than the session timeout (but within max_poll_interval) causes no rebalance."""
     topic = fresh_topic(kafka_broker, "settings")
     article = read_jsonl(SAMPLES)[0]
-    produce(kafka_broker.bootstrap, topic,
-            [Out(None, encode({**article, "id": f"a-{p}-{i}"}), p) for p in range(3) for i in range(10)])
+    start = datetime.fromisoformat(article["published_at"])
+
+    def at(p: int, i: int) -> str:  # each its own minute: one instant is never cut, so ties could pass 7
+        return (start + timedelta(minutes=10 * i + p)).isoformat()
+
+    produce(kafka_broker.bootstrap, topic, [
+        Out(None, encode({**article, "id": f"a-{p}-{i}", "published_at": at(p, i)}), p)
+        for p in range(3) for i in range(10)])
     settings = KafkaSettings(
         bootstrap_servers=kafka_broker.bootstrap, topic=topic, group_id=f"{topic}-group",
         max_poll_records=7, max_poll_interval_ms=15_000, session_timeout_ms=6_000,
