@@ -12,8 +12,6 @@ changes no alert.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from monitor.decode import DecodeError, Intake
 from monitor.detect.watermark import LiveClock
 from monitor.errors import Interrupted
+from monitor.loopturn import LoopTurns
 from monitor.model import Alert, Article
 from monitor.obs.metrics import Metrics
 from monitor.pipeline import Pipeline
@@ -75,7 +74,7 @@ class BatchSizer:
         return max(1, min(self.max_records, int(self.max_batch_s / self.per_record_s)))
 
 
-class Runner:
+class Runner(LoopTurns):
     """Drives a source through the pipeline into the store, committing after each batch."""
 
     def __init__(
@@ -83,10 +82,10 @@ class Runner:
         settings: LoopSettings | None = None, on_commit: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(metrics)
         self.source = source
         self.pipeline = pipeline
         self.store = store
-        self.metrics = metrics
         self.settings = s = settings or LoopSettings()
         self.on_commit = on_commit or (lambda queued: None)
         self.clock = clock
@@ -95,9 +94,6 @@ class Runner:
         self.live = LiveClock(s.live_lag_s)
         self.sizer = BatchSizer(self.settings.max_records, self.settings.max_batch_s)
         self.intake = Intake(self.settings.max_bytes)
-        self.stop_event = threading.Event()
-        self.tasks: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.last_turn = time.monotonic()
         self._last_tick = time.monotonic()
 
     def restore(self) -> None:
@@ -110,17 +106,10 @@ class Runner:
         self.live.observe(self.clock(), engine.watermark)  # as if the newest article came now
         self.source.seek(self.store.offsets(self.source.name))
 
-    def call_soon(self, task: Callable[[], None]) -> None:
-        """Run ``task`` on the loop's thread between batches (the scheduler's entry point)."""
-        self.tasks.put(task)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
     def run(self) -> None:
         """Until stopped or the source is exhausted."""
         while not self.stop_event.is_set():
-            self._turn()
+            self.turn()
             records = self.source.poll(self._poll_size(), self.settings.poll_timeout_s)
             if records:
                 self.process(records)
@@ -134,16 +123,6 @@ class Runner:
         """Sized by time on the wall clock; on the articles' clock (a file, a backtest)
         always ``max_records``, so that what comes out never depends on the machine."""
         return self.sizer.next() if self.source.clock == "wall" else self.settings.max_records
-
-    def _turn(self) -> None:
-        self.last_turn = time.monotonic()
-        self.metrics.last_loop.set(time.time())
-        while True:
-            try:
-                task = self.tasks.get_nowait()
-            except queue.Empty:
-                return
-            task()
 
     def process(self, records: list[Record]) -> int:
         """One batch: everything it causes is durable before its offsets count as done."""

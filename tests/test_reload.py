@@ -141,7 +141,7 @@ def test_sighup_reloads_through_the_loop(app: App) -> None:
         os.kill(os.getpid(), signal.SIGHUP)
 
         def turned() -> bool:  # the loop starts the build it was handed, then swaps what was built
-            app.runner._turn()
+            app.runner.turn()
             return bool(app.metrics.rules_reloads._value.get() == 1)
         wait_until(turned, 30, "the SIGHUP reload")
     finally:

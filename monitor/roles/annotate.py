@@ -11,10 +11,9 @@ between sends some records again; the detect role counts them once.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 
 from kafka import KafkaProducer
@@ -24,6 +23,7 @@ from monitor.annotate.annotator import Annotator
 from monitor.annotate.parallel import ParallelAnnotator
 from monitor.decode import DecodeError, Intake
 from monitor.errors import Interrupted
+from monitor.loopturn import LoopTurns
 from monitor.match import Matcher
 from monitor.model import Annotated, Article, Match
 from monitor.obs.metrics import Metrics
@@ -80,23 +80,20 @@ class MatchesProducer:
         self.producer.close(timeout=5)
 
 
-class AnnotateRunner:
+class AnnotateRunner(LoopTurns):
     """Drives the articles topic through annotate and match into the matches topic."""
 
     def __init__(self, source: KafkaSource, annotator: Annotator | ParallelAnnotator, prepared: PreparedRules,
                  producer: MatchesProducer, metrics: Metrics, loop: LoopSettings) -> None:
+        super().__init__(metrics, producer.stopping)
         self.source = source
         self.annotator = annotator
         self.producer = producer
-        self.metrics = metrics
         self.loop = loop
         self.decoder = Decoder(loop.max_bytes, loop.future_tolerance_s)
         self.intake = Intake(loop.max_bytes)
         self.sizer = BatchSizer(loop.max_records, loop.max_batch_s)
         self.use_rules(prepared)
-        self.stop_event = producer.stopping
-        self.tasks: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.last_turn = time.monotonic()
 
     def use_rules(self, prepared: PreparedRules) -> set[str]:
         self.ruleset = prepared.ruleset
@@ -105,18 +102,9 @@ class AnnotateRunner:
         self.metrics.rules_loaded.set(len(self.ruleset.enabled))
         return set()
 
-    def call_soon(self, task: Callable[[], None]) -> None:
-        self.tasks.put(task)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
     def run(self) -> None:
         while not self.stop_event.is_set():
-            self.last_turn = time.monotonic()
-            self.metrics.last_loop.set(time.time())
-            while not self.tasks.empty():
-                self.tasks.get_nowait()()
+            self.turn()
             records = self.source.poll(self.sizer.next(), self.loop.poll_timeout_s)
             if records:
                 self.process(records)

@@ -11,8 +11,6 @@ named after its partition (``matches_source.py``), so no two workers write one p
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from typing import Any
 from monitor.decode import DecodeError
 from monitor.detect.engine import Engine
 from monitor.errors import Interrupted
+from monitor.loopturn import LoopTurns
 from monitor.model import Alert
 from monitor.obs.metrics import Metrics
 from monitor.pipeline import PreparedRules
@@ -41,25 +40,22 @@ GATHER_S = 0.5  # at most this long collecting one batch
 GATHER_POLLS = 8  # a batch holds up to this many polls' worth (kafka.max_poll_records each)
 
 
-class DetectRunner:
+class DetectRunner(LoopTurns):
     """Drives the matches topic through the claimed partitions into the shared store."""
 
     def __init__(self, source: MatchesSource, db: Db, ruleset: RuleSet, metrics: Metrics,
                  make_engine: Callable[[RuleSet], Engine], loop: LoopSettings,
                  on_commit: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
+        super().__init__(metrics)
         self.source = source
         self.db = db
-        self.metrics = metrics
         self.make_engine = make_engine
         self.loop = loop
         self.on_commit = on_commit or (lambda queued: None)
         self.clock = clock
         self.parts: dict[int, Part] = {}
         self.use_rules(PreparedRules.of(ruleset))
-        self.stop_event = threading.Event()
-        self.tasks: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.last_turn = time.monotonic()
         self._last_tick = time.monotonic()
         self._last_status = time.monotonic()
         self._counted: dict[int, Counter[str]] = {}
@@ -74,12 +70,6 @@ class DetectRunner:
         for part in self.parts.values():
             dropped |= part.engine.use_rules(self.ruleset)
         return dropped
-
-    def call_soon(self, task: Callable[[], None]) -> None:
-        self.tasks.put(task)
-
-    def stop(self) -> None:
-        self.stop_event.set()
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -109,14 +99,7 @@ class DetectRunner:
         return records
 
     def _turn(self) -> None:
-        self.last_turn = time.monotonic()
-        self.metrics.last_loop.set(time.time())
-        while True:
-            try:
-                task = self.tasks.get_nowait()
-            except queue.Empty:
-                break
-            task()
+        self.turn()
         self._release(self.source.take_revoked())
         self._claim()
 
