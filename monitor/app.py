@@ -100,6 +100,14 @@ def loop_settings(settings: Settings) -> LoopSettings:
     )
 
 
+def refuse(metrics: Metrics, errors: list[str]) -> bool:
+    """A rule set that did not build: counted, each error logged; the rules in force stay."""
+    metrics.rules_reload_failures.inc()
+    for line in errors:
+        log.error("rules_reload_rejected", extra={"error": line})
+    return False
+
+
 @dataclass
 class App:
     """A daemon assembled from settings: start it, run it, stop it."""
@@ -151,10 +159,7 @@ class App:
     def apply_rules(self, built: PreparedRules | list[str]) -> bool:
         """On the loop thread: swap in a built set (cheap), or count and log why it was refused."""
         if not isinstance(built, PreparedRules):
-            self.metrics.rules_reload_failures.inc()
-            for line in built:
-                log.error("rules_reload_rejected", extra={"error": line})
-            return False
+            return refuse(self.metrics, built)
         ruleset = built.ruleset
         dropped = self.pipeline.use_rules(built)
         self.ruleset = ruleset

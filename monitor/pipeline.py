@@ -160,27 +160,34 @@ class Pipeline:
                        count=n.count, expected=round(n.expected, 1), window_s=n.window_s)
         return out
 
-    def _count_signals(self) -> None:
-        """Suppressed and merged signals (the engine's counters) into the metrics, with reasons."""
-        for key, total in self.engine.counters.items():
-            new = total - self._counted[key]
-            if new <= 0 or ":" not in key:
-                continue
-            self._counted[key] = total
-            head, reason = key.split(":", 1)
-            if head == "merged":
-                self.metrics.merged.labels(reason=reason).inc(new)
-            elif head == "stories_merged":
-                self.metrics.stories_merged.labels(reason=reason).inc(new)
-            else:
-                self.metrics.suppressed.labels(kind=head, reason=reason).inc(new)
-
     def route(self, alerts: Sequence[Alert]) -> list[Alert]:
         """Count what the detectors raised, then keep what is neither silenced nor repeated."""
-        self._count_signals()
-        for a in alerts:
-            self.metrics.alerts.labels(rule=a.rule, kind=a.kind).inc()
-        kept, dropped = self.router.route(alerts)
-        for _, reason in dropped:
-            self.metrics.dropped.labels(reason=reason).inc()
-        return kept
+        count_signals(self.metrics, self.engine.counters, self._counted)
+        return route_counted(self.metrics, self.router, alerts)
+
+
+def count_signals(metrics: Metrics, counters: Counter[str], counted: Counter[str]) -> None:
+    """Suppressed and merged signals (an engine's ``kind:reason`` counters) into the metrics,
+    what is new since ``counted`` (updated here)."""
+    for key, total in counters.items():
+        new = total - counted[key]
+        if new <= 0 or ":" not in key:
+            continue
+        counted[key] = total
+        head, reason = key.split(":", 1)
+        if head == "merged":
+            metrics.merged.labels(reason=reason).inc(new)
+        elif head == "stories_merged":
+            metrics.stories_merged.labels(reason=reason).inc(new)
+        else:
+            metrics.suppressed.labels(kind=head, reason=reason).inc(new)
+
+
+def route_counted(metrics: Metrics, router: Router, alerts: Sequence[Alert]) -> list[Alert]:
+    """Count the alerts raised, route them, count the ones silenced or repeated; the rest."""
+    for a in alerts:
+        metrics.alerts.labels(rule=a.rule, kind=a.kind).inc()
+    kept, dropped = router.route(alerts)
+    for _, reason in dropped:
+        metrics.dropped.labels(reason=reason).inc()
+    return kept

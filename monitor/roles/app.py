@@ -16,7 +16,7 @@ from contextlib import suppress
 from types import FrameType
 from typing import Any
 
-from monitor.app import UNPACED, App, build_annotator, build_engine, loop_settings, make_notifier
+from monitor.app import UNPACED, App, build_annotator, build_engine, loop_settings, make_notifier, refuse
 from monitor.notify.base import Notifier
 from monitor.notify.outbox import Outbox
 from monitor.notify.sender import Pacing, Sender
@@ -106,10 +106,7 @@ class RoleApp:
 
     def apply_rules(self, built: PreparedRules | list[str]) -> bool:
         if not isinstance(built, PreparedRules):
-            self.metrics.rules_reload_failures.inc()
-            for line in built:
-                log.error("rules_reload_rejected", extra={"error": line})
-            return False
+            return refuse(self.metrics, built)
         dropped = self.runner.use_rules(built)
         if self.store is not None:
             self.store.remember_rules({r.id: r.state_fingerprint for r in built.ruleset.enabled})

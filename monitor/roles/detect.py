@@ -22,7 +22,7 @@ from monitor.errors import Interrupted
 from monitor.loopturn import LoopTurns
 from monitor.model import Alert
 from monitor.obs.metrics import Metrics
-from monitor.pipeline import PreparedRules
+from monitor.pipeline import PreparedRules, count_signals, route_counted
 from monitor.roles.matches_source import MatchesSource
 from monitor.roles.parts import Part, load_part, scope_of
 from monitor.roles.records import FeedRecord, MatchRecord
@@ -212,17 +212,11 @@ class DetectRunner(LoopTurns):
         neither silenced nor repeated. The feed's notices are told by partition 0's owner only
         (every partition counts the same feed)."""
         counted = self._counted.setdefault(part.partition, Counter())
-        for key, total in part.engine.counters.items():
-            new = total - counted[key]
-            if new <= 0:
-                continue
-            counted[key] = total
-            head, _, reason = key.partition(":")
-            if head == "merged":
-                self.metrics.merged.labels(reason=reason).inc(new)
-            elif reason:
-                self.metrics.suppressed.labels(kind=head, reason=reason).inc(new)
-            elif head in ("late", "duplicate", "syndicated_copy"):
+        count_signals(self.metrics, part.engine.counters, counted)
+        for head in ("late", "duplicate", "syndicated_copy"):  # the engine's drops, no reason part
+            new = part.engine.counters[head] - counted[head]
+            if new > 0:
+                counted[head] += new
                 self.metrics.dropped.labels(reason=head).inc(new)
         notices, part.engine.notices = part.engine.notices, []
         for n in notices if part.partition == 0 else ():
@@ -230,12 +224,7 @@ class DetectRunner(LoopTurns):
             self.metrics.feed_degraded.set(1 if n.kind == "degraded" else 0)
             log.warning(f"feed_{n.kind}", extra={"at": n.at, "count": n.count,
                                                  "expected": round(n.expected, 1)})
-        for a in alerts:
-            self.metrics.alerts.labels(rule=a.rule, kind=a.kind).inc()
-        kept, dropped = self.router.route(alerts)
-        for _, reason in dropped:
-            self.metrics.dropped.labels(reason=reason).inc()
-        return kept
+        return route_counted(self.metrics, self.router, alerts)
 
     def status(self) -> dict[str, Any]:
         return {"partitions": sorted(self.parts), "waiting_for_lock": sorted(self._waiting)}

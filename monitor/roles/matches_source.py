@@ -206,15 +206,8 @@ class MatchesSource(KafkaSource):
         """Nothing paused for running ahead: a lane's partition may hold the very records another
         lane of it waits for (the claimed partitions are resumed by ``claim``)."""
 
-    def _update_lag(self) -> None:
-        if self.metrics is None or self._consumer is None or time.monotonic() - self._last_lag < 5:
-            return
-        self._last_lag = time.monotonic()
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            position = self.stored.get(tp.partition)
-            if high is not None and position is not None:
-                self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+    def _report_watermarks(self) -> None:
+        """Not per partition here: the lanes are (matches partition, articles partition) pairs."""
 
     def _close_clients(self) -> None:
         super()._close_clients()

@@ -314,6 +314,10 @@ class KafkaSource:
             position: Any = self.stored.get(tp.partition)
             if high is not None and position is not None:
                 self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+        self._report_watermarks()
+
+    def _report_watermarks(self) -> None:
+        assert self.metrics is not None
         for partition, watermark in self.lanes.watermarks().items():
             self.metrics.partition_watermark.labels(partition=str(partition)).set(watermark)
 
