@@ -56,6 +56,19 @@ def test_held_alerts_come_back_in_the_order_they_were_held(state_at: Path | str)
     assert store.restore({}).moments == Moments(held[1:] + held[:1])
 
 
+def test_a_batch_queues_each_new_alert_once_in_its_order_and_counts_only_those(state_at: Path | str) -> None:
+    from monitor.detect.engine import Delta
+    from monitor.state.store import OUTBOX_ROWS
+
+    store = Store(state_at)
+    assert store.commit({}, Delta(), [alert(1)]) == 1
+    many = [alert(n) for n in range(2, OUTBOX_ROWS + 40)]  # more than one statement holds
+    assert store.commit({("f", 0): 9}, Delta(), [alert(0), alert(1), alert(0), *many]) == 1 + len(many)
+    rows = store.db.execute("SELECT key FROM outbox ORDER BY seq").fetchall()
+    assert [k for (k,) in rows] == [a.key for a in (alert(1), alert(0), *many)]
+    assert store.offsets("f") == {0: 9} and store.outbox_pending() == 2 + len(many)
+
+
 def test_state_url_selects_the_backend(tmp_path: Path) -> None:
     assert StateSettings(dir=tmp_path).location == tmp_path
     assert StateSettings(url="postgresql://u@h:5/db").location == "postgresql://u@h:5/db"

@@ -168,7 +168,7 @@ class DetectRunner(LoopTurns):
             log.warning("batch_not_committed", extra={"why": "dead letters unacked"})
             return 0
         queued = 0
-        with self.db.transaction():
+        with self.db.write_transaction():
             for p in sorted(touched):
                 part = self.parts[p]
                 mine = {k: o for k, o in offsets.items() if k[1] == p}

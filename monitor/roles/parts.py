@@ -75,8 +75,8 @@ class Part:
 
     def write(self, offsets: dict[tuple[str, int], int], delta: Delta, alerts: list[Alert]) -> int:
         """Inside the batch's transaction: this partition's state, alerts and offset."""
-        self.store.put_meta(COUNTED, json.dumps({str(k): v for k, v in self.counted.items()}))
-        return self.store.write(offsets, delta, alerts)
+        counted = json.dumps({str(k): v for k, v in self.counted.items()})
+        return self.store.write(offsets, delta, alerts, meta={COUNTED: counted})
 
 
 def load_part(partition: int, store: Store, ruleset: RuleSet, partitions: int,

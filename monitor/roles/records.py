@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from monitor.decode import DecodeError
 from monitor.detect.copies import LEAD_WORDS
 from monitor.model import Annotated, Article, Match
@@ -105,7 +107,7 @@ def encode_feed(articles: Sequence[tuple[Article, Origin]]) -> bytes:
 def decode(value: bytes | str | None) -> Decoded | DecodeError:
     """A record of the matches topic, or why it is not one (it goes to the dead-letter topic)."""
     try:
-        data = json.loads(value) if value is not None else None
+        data = _loads(value) if value is not None else None
     except (ValueError, UnicodeDecodeError) as exc:
         return DecodeError("invalid_json", f"not a matches-topic record: {exc}"[:300])
     if not isinstance(data, dict):
@@ -121,6 +123,15 @@ def decode(value: bytes | str | None) -> Decoded | DecodeError:
     except (KeyError, TypeError, ValueError) as exc:
         return DecodeError("invalid_record", f"{data.get('type')} record: {type(exc).__name__}: {exc}"[:300])
     return DecodeError("invalid_record", f"unknown record type {data.get('type')!r}")
+
+
+def _loads(value: bytes | str) -> Any:
+    """orjson, and for what it refuses the standard library (JSON5's ``NaN``, say), which may
+    still read it: a record reads as it always did, only faster."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
 
 
 def _origin(data: Mapping[str, Any]) -> Origin:

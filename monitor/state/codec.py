@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from monitor.detect.feed import FeedState
 from monitor.detect.moments import Moments
 from monitor.detect.silence import KIND as SILENCE
@@ -26,6 +28,20 @@ def _num(x: float | None) -> float | str | None:
 
 def _float(x: Any, default: float = float("-inf")) -> float:
     return default if x is None else float(x)
+
+
+def dumps(data: Any) -> str:
+    """JSON text of state that is plain data (lists, dicts, str, numbers, None), fast.
+
+    orjson writes a non-finite number as ``null``; the standard library writes it as JSON5's
+    ``Infinity``, which ``json.loads`` reads back. So a text with a ``null`` in it is written
+    again by the standard library, as is what orjson refuses (a key that is not a string, an
+    integer beyond 64 bits): the same value comes back either way."""
+    try:
+        out = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return json.dumps(data)
+    return json.dumps(data) if b"null" in out else out.decode("utf-8")
 
 
 def encode_detectors(detectors: Mapping[str, Any]) -> str:

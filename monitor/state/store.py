@@ -19,6 +19,7 @@ from monitor.state.db import DB_NAME, Db, connect, open_db
 
 __all__ = ["DB_NAME", "Offsets", "Restored", "Store", "connect"]
 Offsets = Mapping[tuple[str, int], int]  # (source, partition) -> next offset to read
+OUTBOX_ROWS = 500  # alerts a statement (8 parameters each, well within SQLite's 32,766)
 
 
 @dataclass(frozen=True)
@@ -60,20 +61,20 @@ class Store:
 
     def commit(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
         """Write state, alerts and the offsets they reflect atomically; returns alerts queued."""
-        with self.db.transaction():
+        with self.db.write_transaction():
             return self.write(offsets, delta, alerts)
 
-    def write(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert]) -> int:
-        """:meth:`commit` inside a transaction the caller holds (several scopes, one transaction)."""
-        queued = 0
-        now = time.time()
+    def write(self, offsets: Offsets, delta: Delta, alerts: Iterable[Alert],
+              meta: Mapping[str, str] | None = None) -> int:
+        """:meth:`commit` inside a transaction the caller holds (several scopes, one transaction);
+        ``meta``: more values of this scope to keep with it (one statement for all of them)."""
         c = self.db
         for rule in delta.dropped_rules:
             self._drop_rule(rule)
         c.executemany(
             "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
             " ON CONFLICT DO NOTHING",
-            [(r, s, e.id, e.at, json.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
+            [(r, s, e.id, e.at, codec.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
         )
         for rule, story in delta.dropped_stories:
             c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
@@ -83,27 +84,36 @@ class Store:
             " ON CONFLICT (rule, story) DO UPDATE SET data=excluded.data",
             [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
         )
-        for alert in alerts:
-            cur = c.execute(
-                "INSERT INTO outbox (key, channel, rule, story, kind, at, payload, created)"
-                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (alert.key, alert.channel, alert.rule, alert.story, alert.kind,
-                 alert.at.timestamp(), alert.model_dump_json(), now),
-            )
-            queued += cur.rowcount
         gone = [(rule,) for rule, data in delta.stories.items() if data is None]
         c.executemany("DELETE FROM stories WHERE rule=?", gone)
         c.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
                       " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
-                      [(r, json.dumps(d)) for r, d in delta.stories.items() if d is not None])
+                      [(r, codec.dumps(d)) for r, d in delta.stories.items() if d is not None])
+        values = dict(meta or {})
         if delta.watermark is not None and delta.watermark != float("-inf"):
-            self.put_meta("watermark", repr(delta.watermark))
+            values["watermark"] = repr(delta.watermark)
+        if delta.feed_state is not None:
+            values["feed"] = codec.encode_feed(delta.feed_state)
+        self._put_metas(values)
         self._feed_and_moments(delta)
         c.executemany(
             "INSERT INTO offsets (source, partition, next_offset) VALUES (?,?,?)"
             " ON CONFLICT (source, partition) DO UPDATE SET next_offset=excluded.next_offset",
             [(s, p, o) for (s, p), o in offsets.items()],
         )
+        return self._queue(list(alerts))  # last: its answer is the one read inside the transaction
+
+    def _queue(self, alerts: list[Alert]) -> int:
+        """The alerts into the outbox, in their order, each key once; how many were new."""
+        queued, now = 0, time.time()
+        for start in range(0, len(alerts), OUTBOX_ROWS):
+            chunk = alerts[start:start + OUTBOX_ROWS]
+            rows = ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk))
+            params = [x for a in chunk for x in (a.key, a.channel, a.rule, a.story, a.kind,
+                                                  a.at.timestamp(), a.model_dump_json(), now)]
+            queued += len(self.db.execute(
+                "INSERT INTO outbox (key, channel, rule, story, kind, at, payload, created)"
+                f" VALUES {rows} ON CONFLICT DO NOTHING RETURNING key", params).fetchall())
         return queued
 
     def _feed_and_moments(self, delta: Delta) -> None:
@@ -113,7 +123,6 @@ class Store:
                             " ON CONFLICT (source, bucket) DO UPDATE SET n=excluded.n",
                             [(mark + s, b, n) for s, b, n in codec.feed_rows(delta.feed)])
         if delta.feed_state is not None:
-            self.put_meta("feed", codec.encode_feed(delta.feed_state))
             kept = [min(v) for v in delta.feed_state.counts.values() if v]
             if kept and mark:
                 self.db.execute("DELETE FROM feed WHERE bucket < ? AND substr(source, 1, ?) = ?",
@@ -139,9 +148,13 @@ class Store:
         return None if row is None else str(row[0])
 
     def put_meta(self, key: str, value: str) -> None:
-        key = f"{key}@{self.scope}" if self.scope else key
-        self.db.execute("INSERT INTO meta (key, value) VALUES (?,?)"
-                        " ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value))
+        self._put_metas({key: value})
+
+    def _put_metas(self, values: Mapping[str, str]) -> None:
+        at = f"@{self.scope}" if self.scope else ""
+        self.db.executemany("INSERT INTO meta (key, value) VALUES (?,?)"
+                            " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                            [(key + at, value) for key, value in values.items()])
 
     def restore(self, fingerprints: Mapping[str, str], rules: Collection[str] | None = None) -> Restored:
         """Load the state of rules whose fingerprint is unchanged; drop the rest.
