@@ -10,10 +10,11 @@ from typing import Any
 from bench import corpus, phases
 from bench.inprocess import prefilter_check, rules_overhead, write_slice
 
-STEPS = ("spacy", "e2e", "latency", "firehose", "prefilter", "rules", "roles")
+STEPS = ("spacy", "e2e", "latency", "firehose", "prefilter", "rules", "roles", "detect")
 TARGETS = {"ratio_vs_spacy": ">= 0.85", "firehose_speedup": ">= 10", "latency_p99_s": "<= 5",
            "rss_slope_mb_per_million": "<= 50", "rules_1000_overhead": "< 0.10",
-           "roles_speedup": ">= 1.6", "detect_matches_per_s": ">= 2000"}
+           "roles_speedup": ">= 1.6", "detect_matches_per_s": ">= 2000",
+           "detect_stage_matches_per_busy_s": ">= 2000", "detect_stage_matches_per_s": ">= 2000"}
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,14 @@ class Sizes:
     rules_slice: int
     rules_rounds: int
     roles: int = 0  # 2 annotate + 1 detect against one process (0: not measured)
+    detect: int = 0  # the detect stage alone, in process, over these articles' matches (0: not measured)
 
 
 QUICK = Sizes(e2e=100, latency_s=40, probe_every=5, firehose=5_000, rss_warmup=1_500, rss_sample_s=0.5,
               prefilter_slice=150, rules_slice=1_500, rules_rounds=1)
 FULL = Sizes(e2e=1_500, latency_s=180, probe_every=10, firehose=100_000, rss_warmup=20_000, rss_sample_s=2.0,
-             prefilter_slice=600, rules_slice=3_824, rules_rounds=3, roles=1_000)
+             prefilter_slice=600, rules_slice=3_824, rules_rounds=3, roles=1_000,
+             detect=1_000)
 
 
 def say(text: str) -> None:
@@ -67,7 +70,25 @@ def measure(env: phases.Env, sizes: Sizes, nlp: Any, steps: set[str]) -> dict[st
         out["roles"] = roles(env, env.rules["every"], sizes.roles)
         r = out["roles"]
         say(f"  speedup {r['speedup']}, detect alone {r['detect_matches_per_s']} matches/s")
+    if "detect" in steps and sizes.detect:
+        out["detect"] = detect_alone(env, sizes.detect)
     return out
+
+
+def detect_alone(env: phases.Env, articles: int) -> dict[str, Any]:
+    """``bench/detect_stage.py``: one detect worker in this process, three rounds, its own PostgreSQL."""
+    from bench.detect_stage import detect_stage
+    from bench.roles import Postgres
+
+    say(f"detect stage alone: the matches of {articles} articles, 3 rounds into fresh databases")
+    pg = Postgres(env.out / "postgres-detect")
+    pg.start()
+    try:  # the records are kept beside the run directories: made once, read by every run
+        found = detect_stage(env.kafka, pg, env.rules["every"], env.out.parent, articles, 3, env.model)
+    finally:
+        pg.stop()
+    say(f"  {found['matches_per_busy_s']} matches/busy s, {found['matches_per_stage_s']} without idle tail")
+    return found
 
 
 def spacy_and_e2e(env: phases.Env, sizes: Sizes, nlp: Any, e2e: bool, out: dict[str, Any]) -> None:
@@ -125,6 +146,8 @@ def report(m: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         "roles_speedup": get("roles", "speedup"),
         "detect_matches_per_s": get("roles", "detect_matches_per_s"),
         "detect_matches_per_busy_s": get("roles", "detect_matches_per_busy_s"),
+        "detect_stage_matches_per_busy_s": get("detect", "matches_per_busy_s"),
+        "detect_stage_matches_per_s": get("detect", "matches_per_stage_s"),
         "articles": {"spacy": get("spacy", "docs"), "e2e": get("e2e", "articles"),
                      "latency": get("latency", "articles"), "firehose": get("firehose", "articles"),
                      "rss_after_warmup": max(0, (get("firehose", "articles") or 0) - sizes.rss_warmup),

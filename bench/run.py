@@ -118,7 +118,8 @@ def machine() -> dict[str, Any]:
 def summary(r: dict[str, Any]) -> str:
     keys = ["spacy_docs_per_s", "e2e_docs_per_s", "ratio_vs_spacy", "firehose_docs_per_s", "firehose_speedup",
             "prefilter_alerts_identical", "latency_p50_s", "latency_p99_s", "rss_slope_mb_per_million",
-            "rules_1000_overhead", "roles_speedup", "detect_matches_per_s"]
+            "rules_1000_overhead", "roles_speedup", "detect_matches_per_s",
+            "detect_stage_matches_per_busy_s", "detect_stage_matches_per_s"]
     lines = [f"{k:28} {r[k]!s:>10}   {TARGETS.get(k, '')}" for k in keys]
     lines.append(f"articles: {r['articles']}")
     lines.append(f"machine: {r['machine']}")
