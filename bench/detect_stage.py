@@ -14,7 +14,9 @@ every partition until its stored offsets reach the log end. Reported per round:
   route, the one transaction, the offsets), input waits left out;
 - ``matches_per_wall_s``: matches over claim-to-done, which ends with the idle check
   (``kafka.idle_timeout_s``: the last records wait that long for the lanes that have run dry);
-- ``matches_per_stage_s``: the same without that final wait (the gap before the last batch).
+- ``matches_per_stage_s``: the same without that final wait (the gap before the last batch);
+- ``matches_per_cpu_s``: matches over the worker thread's CPU time in batches (PostgreSQL's
+  own CPU left out): what the code costs, steadier than the others on a shared box.
 
 The wall clock of the runner is pinned to the end of the stream, so every round ticks alike;
 no sender runs (the Slack side is measured elsewhere).
@@ -109,14 +111,16 @@ def one_round(kafka: Kafka, pg: Postgres, rules: Path, records: list[Out], name:
     runner = DetectRunner(source, open_db(settings.state.location), load_rules([rules]), metrics,
                           lambda rs: build_engine(settings, rs), loop_settings(settings), clock=lambda: end)
     batches: list[tuple[float, float]] = []
+    cpu = [0.0]  # this thread's CPU time in batches (the server's is not in it): steadier on a busy box
     process = runner.process
 
     def timed(batch: list[Any]) -> int:
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.thread_time()
         try:
             return process(batch)
         finally:
             batches.append((began, time.perf_counter()))
+            cpu[0] += time.thread_time() - began_cpu
 
     runner.process = timed  # type: ignore[method-assign]
     worker = threading.Thread(target=runner.run, daemon=True)
@@ -134,7 +138,8 @@ def one_round(kafka: Kafka, pg: Postgres, rules: Path, records: list[Out], name:
     source.interrupt()
     worker.join(60)
     source.close()
-    return _figures(metrics, batches, claimed, done, len(records))
+    return {**_figures(metrics, batches, claimed, done, len(records)), "cpu_s": round(cpu[0], 3),
+            "matches_per_cpu_s": round(_matches(metrics) / cpu[0], 1) if cpu[0] else None}
 
 
 def _check(deadline: float, what: str) -> None:
@@ -143,9 +148,13 @@ def _check(deadline: float, what: str) -> None:
     time.sleep(0.01)
 
 
+def _matches(metrics: Metrics) -> float:
+    return sum(s.value for m in metrics.matches.collect() for s in m.samples if s.name.endswith("_total"))
+
+
 def _figures(metrics: Metrics, batches: list[tuple[float, float]], claimed: float, done: float,
              records: int) -> dict[str, Any]:
-    matches = sum(s.value for m in metrics.matches.collect() for s in m.samples if s.name.endswith("_total"))
+    matches = _matches(metrics)
     busy = sum(e - b for b, e in batches)
     wall = done - claimed
     ran = [b for b in batches if b[1] <= done + 1.0]

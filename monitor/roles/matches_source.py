@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import suppress
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
 from monitor.decode import DecodeError
@@ -55,6 +55,8 @@ def decode_record(record: Record) -> Decoded | DecodeError:
 
 class MatchesSource(KafkaSource):
     """Consumer group ``<group_id>-detect`` on the matches topic; see the module."""
+
+    partition_fetch_bytes = 8 * 1_048_576  # small records, many: a backlog in few fetches
 
     def __init__(self, settings: KafkaSettings, articles: KafkaSettings,
                  metrics: Metrics | None = None) -> None:
@@ -130,6 +132,19 @@ class MatchesSource(KafkaSource):
             high = self._released[p] = max(offset, self._released.get(p, 0))  # released past it before
             out[(topic, p)] = min(high, waiting.get(p, high))
         return out
+
+    def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """The store holds the offsets, committed with their batch; Kafka's copy is for lag
+        monitors alone, so it is sent without waiting for the broker's answer."""
+        for (_, partition), offset in offsets.items():
+            self.stored[partition] = offset
+        if self._consumer is None or not offsets:
+            return
+        try:
+            self._consumer.commit_async({TopicPartition(topic, p): OffsetAndMetadata(o, "", -1)
+                                         for (topic, p), o in offsets.items()}, callback=_committed)
+        except KafkaError as exc:  # the next batch's commit carries them
+            log.warning("kafka_commit_failed", extra={"detail": str(exc)[:200]})
 
     def status(self) -> dict[str, object]:
         """For the heartbeat: what each claimed partition has waiting, and which are paused."""
@@ -218,3 +233,8 @@ class MatchesSource(KafkaSource):
         with self._guard:  # a new consumer is assigned afresh
             self._revoked |= self.claimed
             self.claimed, self._unclaimed = set(), set()
+
+
+def _committed(offsets: Any, response: Any) -> None:
+    if isinstance(response, Exception):  # the next batch's commit carries them
+        log.warning("kafka_commit_failed", extra={"detail": str(response)[:200]})

@@ -67,6 +67,7 @@ class KafkaSource:
     """The articles topic in consumer group ``group_id``, auto-commit off, sized for slow NLP."""
 
     clock = "wall"
+    partition_fetch_bytes = 1_048_576  # at least this much of a partition a fetch (max.partition.fetch.bytes)
 
     def __init__(
         self, settings: KafkaSettings, metrics: Metrics | None = None,
@@ -126,7 +127,7 @@ class KafkaSource:
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_records=s.max_poll_records, max_poll_interval_ms=s.max_poll_interval_ms,
             session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=s.heartbeat_interval_ms,
-            max_partition_fetch_bytes=max(1_048_576, s.max_message_bytes * 2),
+            max_partition_fetch_bytes=max(self.partition_fetch_bytes, s.max_message_bytes * 2),
             fetch_max_bytes=max(52_428_800, s.max_message_bytes * 4),
             reconnect_backoff_max_ms=int(s.reconnect_backoff_max_s * 1000),
             **_bootstrap_timeout(KafkaConsumer), **self.membership,
