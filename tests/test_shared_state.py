@@ -20,7 +20,7 @@ from postgres_fixtures import postgres_url as postgres_url
 from postgres_fixtures import state_at as state_at
 from slack_fixtures import FAST, alert, commit, keys, notifier, sender
 
-from monitor.detect.engine import Engine
+from monitor.detect.engine import Delta, Engine
 from monitor.model import Alert
 from monitor.notify.base import Delivery, Notifier
 from monitor.settings import StateSettings
@@ -45,6 +45,21 @@ def test_a_batch_that_fails_leaves_no_state_no_alert_and_no_offset(state_at: Pat
     assert store.offsets("f") == {} and store.outbox_pending() == 0
 
 
+def test_a_batch_the_server_refuses_leaves_nothing_and_the_next_batch_goes_in(state_at: Path | str) -> None:
+    # PostgreSQL sends a batch's statements without waiting (pipeline mode): a statement the
+    # server refuses fails the batch at its commit, and nothing of the batch stays
+    r = rule(count=1)
+    engine = Engine(ruleset(r))
+    alerts = engine.process(matches("r", item("1", 0)))
+    store = Store(state_at)
+    with pytest.raises(Exception, match=r"(?i)range|too large|overflow"):
+        store.commit({("f", 0): 2**70}, engine.take_delta(), alerts)  # past BIGINT (and SQLite's int)
+    assert store.offsets("f") == {} and store.outbox_pending() == 0
+    assert store.restore({r.id: r.state_fingerprint}).events == []
+    assert store.commit({("f", 0): 5}, Delta(), alerts) == len(alerts)
+    assert store.offsets("f") == {0: 5}
+
+
 def test_held_alerts_come_back_in_the_order_they_were_held(state_at: Path | str) -> None:
     from monitor.detect.engine import Delta
     from monitor.detect.moments import Moments
@@ -57,7 +72,6 @@ def test_held_alerts_come_back_in_the_order_they_were_held(state_at: Path | str)
 
 
 def test_a_batch_queues_each_new_alert_once_in_its_order_and_counts_only_those(state_at: Path | str) -> None:
-    from monitor.detect.engine import Delta
     from monitor.state.store import OUTBOX_ROWS
 
     store = Store(state_at)
