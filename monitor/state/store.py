@@ -84,17 +84,7 @@ class Store:
             " ON CONFLICT (rule, story) DO UPDATE SET data=excluded.data",
             [(rule, story, codec.encode_detectors(data)) for (rule, story), data in delta.states.items()],
         )
-        gone = [(rule,) for rule, data in delta.stories.items() if data is None]
-        c.executemany("DELETE FROM stories WHERE rule=?", gone)
-        c.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
-                      " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
-                      [(r, codec.dumps(d)) for r, d in delta.stories.items() if d is not None])
-        values = dict(meta or {})
-        if delta.watermark is not None and delta.watermark != float("-inf"):
-            values["watermark"] = repr(delta.watermark)
-        if delta.feed_state is not None:
-            values["feed"] = codec.encode_feed(delta.feed_state)
-        self._put_metas(values)
+        self._stories_and_meta(delta, meta or {})
         self._feed_and_moments(delta)
         c.executemany(
             "INSERT INTO offsets (source, partition, next_offset) VALUES (?,?,?)"
@@ -102,6 +92,21 @@ class Store:
             [(s, p, o) for (s, p), o in offsets.items()],
         )
         return self._queue(list(alerts))  # last: its answer is the one read inside the transaction
+
+    def _stories_and_meta(self, delta: Delta, meta: Mapping[str, str]) -> None:
+        """The rules' stories documents, and the watermark, the feed's status and ``meta``
+        in one statement."""
+        gone = [(rule,) for rule, data in delta.stories.items() if data is None]
+        self.db.executemany("DELETE FROM stories WHERE rule=?", gone)
+        self.db.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
+                            " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
+                            [(r, codec.dumps(d)) for r, d in delta.stories.items() if d is not None])
+        values = dict(meta)
+        if delta.watermark is not None and delta.watermark != float("-inf"):
+            values["watermark"] = repr(delta.watermark)
+        if delta.feed_state is not None:
+            values["feed"] = codec.encode_feed(delta.feed_state)
+        self._put_metas(values)
 
     def _queue(self, alerts: list[Alert]) -> int:
         """The alerts into the outbox, in their order, each key once; how many were new."""
