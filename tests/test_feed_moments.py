@@ -148,15 +148,21 @@ def test_threshold_and_spike_at_one_moment_give_one_message_with_both_reasons() 
 
 def test_a_matching_article_and_the_threshold_it_completes_give_one_message() -> None:
     """``any`` forwards the article that also makes the threshold: the desk gets it once, with
-    both reasons, instead of "a new matching article" and "4 articles" side by side."""
+    both reasons, instead of "a new matching article" and "4 articles" side by side. (s0, told
+    at hour 0, does not count again: the threshold is s1 and s2, new at hour 5.)"""
     r = rule(detect=("any", "threshold"), count=2, window_h=6)
-    steps = [("story", 0.0, "s0"), ("story", 5.0, "s1"), ("tick", 6)]
-    alone, _ = play(r, steps)
-    assert sorted(hours(alone)) == [("any", 0.0), ("any", 5.0), ("threshold", 5.0)]
-    merged, _ = play(r, steps, moments=MomentParams(hold_s=120))
+
+    def run(moments: MomentParams | None) -> list[Alert]:
+        engine = Engine(ruleset(r), grace_s=H, moments=moments)
+        out = engine.process(matches(r.id, item("s0", 0.0, story_id="s")))
+        out += engine.process(matches(r.id, item("s1", 5.0, story_id="s"), item("s2", 5.0, story_id="s")))
+        return out + engine.tick(T0.timestamp() + 6 * H)
+
+    assert sorted(hours(run(None))) == [("any", 0.0), ("any", 5.0), ("threshold", 5.0)]
+    merged = run(MomentParams(hold_s=120))
     assert [(a.kind, a.kinds, hours([a])[0][1]) for a in merged] == [
         ("any", ("any",), 0.0), ("any", ("any", "threshold"), 5.0)]
-    assert [x.id for x in merged[1].articles] == ["s0", "s1"]
+    assert [x.id for x in merged[1].articles] == ["s1", "s2"]
 
 
 def test_the_same_across_a_batch_boundary_and_a_restart() -> None:

@@ -18,9 +18,11 @@ Judged against the feed (``monitor.detect.feed``), when the engine counts one: t
 is read in feed windows, a window in which the feed itself ran below its usual rate is left
 out, and the usual number is the story's share of the rest of the feed (its own articles
 taken out) times the rest of the feed in ``recent`` (``expected = b' * other(recent) /
-other'``), so days with no news collected do not
-make an ordinary day look like a spike. When less than half the baseline had a normal feed,
-no spike is claimed (counted as ``spike:feed_degraded``). A rate no higher than in the
+other'``), so days with no news collected do not make an ordinary day look like a spike.
+A baseline window is held against the rest of the feed in ``recent`` too: one with less than
+``THIN`` of it (a collection barely begun) is no baseline for a day on which the feed runs in
+full, however steady it was then. When less than half the baseline had a normal feed, no
+spike is claimed (counted as ``spike:feed_degraded``). A rate no higher than in the
 ``recent`` before it is a level, not a spike; and after an alert, a new one needs the story
 to calm down for a ``recent`` first, or twice the last peak (``Lifecycle.calmed``).
 """
@@ -38,6 +40,8 @@ from monitor.detect.silence import FeedBoard
 from monitor.detect.state import Event, StoryState
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule, SpikeParams
+
+THIN = 0.15  # a baseline window with less than this share of the recent feed: a thin collection
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,23 +99,39 @@ def _against_feed(feed: FeedView, state: StoryState, lo: float, mid: float, t: f
     """
     tracker, fs = feed.tracker, feed.state
     window = tracker.p.window.total_seconds()
+    now = max(0, tracker.count(fs, mid, t) - state.count(mid, t))  # the rest of the feed in ``recent``
+    recent = now * window / max(t - mid, 1.0)  # ... per feed window
     mine = theirs = 0
     normal = 0.0
     end = mid
     while end > lo:
         start = max(lo, end - window)
         got, own = tracker.count(fs, start, end), state.count(start, end)
-        usual = tracker.expected(fs, start)
-        if usual is None or usual < tracker.p.min_expected or got >= tracker.p.fraction * usual * (
-                end - start) / window:
+        if _normal(tracker, fs, (start, end), got * window / (end - start), recent):
             mine, theirs, normal = mine + own, theirs + max(0, got - own), normal + end - start
         end = start
     if normal < 0.5 * (mid - lo):
         return 0.0, False
-    now = max(0, tracker.count(fs, mid, t) - state.count(mid, t))
     if theirs == 0 or now == 0:  # the story is the whole feed: its own rate over the normal part
         return mine * (t - mid) / normal, True
     return mine * now / theirs, True
+
+
+def _normal(tracker: FeedTracker, fs: FeedState, span: tuple[float, float], got: float,
+            recent: float) -> bool:
+    """Whether a baseline window (``got`` articles per window) had the feed flowing normally.
+
+    Below ``fraction`` of the feed's usual rate, or ``THIN`` of the rest of the feed in the
+    ``recent`` window (the story's own articles taken out), it did not: days on which the
+    collection was thin are no baseline for a day on which the feed runs in full. A window
+    before the feed's first article is not judged (a young feed: the raw rate, as before)."""
+    p, (start, end) = tracker.p, span
+    if fs.first is None or fs.first >= end:
+        return True
+    if recent >= p.min_expected and got < THIN * recent:
+        return False
+    usual = tracker.expected(fs, start)
+    return usual is None or usual < p.min_expected or got >= p.fraction * usual
 
 
 class SpikeDetector:
