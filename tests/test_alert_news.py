@@ -147,3 +147,45 @@ def test_a_spike_against_days_the_feed_was_barely_collected_is_not_claimed(tmp_p
     alerts, _ = _spike(tmp_path, per_day_before=60)  # a feed collected in full all along
     assert [a.kind for a in alerts] == ["spike"]
 
+
+
+# --- passing mentions: a title is not the story's word; a shared surname is not hers ---------
+
+TITLE_RULES = """
+actors:
+  okafor: {name: Ada Okafor, aliases: [Ada Okafor, Okafor]}
+rules:
+  - id: okafor-adviser
+    match: {actors: [okafor], keywords: [adviser]}
+"""
+
+
+def _placed(tmp_path: Path, title: str, body: str) -> dict[str, tuple[int, ...]]:
+    path = tmp_path / "rules.yaml"
+    path.write_text(TITLE_RULES, encoding="utf-8")
+    a = Article(id="t", title=title, body=body, published_at=T0)
+    return dict(Annotator(load_rules([path]), None).annotate([a])[0].where.keywords)
+
+
+def test_a_keyword_that_is_a_name_s_title_is_not_placed(tmp_path: Path) -> None:
+    """'senior adviser Ada Okafor' names who she is, not the story of her job (round 4:
+    'adviser Kellyanne Conway' in every piece quoting her made an adviser-role rule match)."""
+    body = ("The harbour board met on Monday. Senior adviser Ada Okafor said the cranes were old. "
+            + " ".join(FILLER))
+    assert "adviser" not in _placed(tmp_path, "Harbour board meets", body)
+    about = "Ada Okafor was named the board's adviser on Monday. She starts in May. " + " ".join(FILLER)
+    assert _placed(tmp_path, "Harbour board meets", about)["adviser"] == (1,)
+    after = "The harbour board named an adviser. Okafor starts in May. " + " ".join(FILLER)
+    assert _placed(tmp_path, "Harbour board meets", after)["adviser"] == (1,)  # a sentence ends between
+
+
+def test_a_surname_that_is_another_actor_s_own_alias_is_not_claimed() -> None:
+    """'Trump' alone is the president's alias and only his daughter's surname: it is his."""
+    from monitor.annotate.annotator import _shared_surname
+    from monitor.annotate.phrases import AliasHit
+
+    president = AliasHit("us-president", 0, 5, False, False)
+    daughter = AliasHit("ivanka", 0, 5, True, True)
+    assert _shared_surname(daughter, (president, daughter))
+    assert not _shared_surname(president, (president, daughter))
+    assert not _shared_surname(daughter, (daughter, AliasHit("us-president", 20, 25, False, False)))

@@ -129,6 +129,8 @@ class Annotator:
         for hit in hits.aliases:
             if hit.weak and not _confirmed(hit, entities, modelled):
                 continue
+            if _shared_surname(hit, hits.aliases):
+                continue
             linked.append(hit)
             actors[hit.actor] = self.ruleset.actors[hit.actor].name
             offsets.setdefault(hit.actor, []).append(hit.start)
@@ -152,6 +154,12 @@ class Annotator:
             if person is not None:
                 offsets.setdefault(person, []).append(start)
         return actors, offsets
+
+
+def _shared_surname(hit: AliasHit, hits: tuple[AliasHit, ...]) -> bool:
+    """A bare surname another actor also has at that place ("Trump" is Donald Trump's own alias
+    and only Ivanka Trump's surname): the name is not hers to claim."""
+    return hit.surname and any(h.actor != hit.actor and h.start < hit.end and hit.start < h.end for h in hits)
 
 
 def _lemmas(doc: Any) -> Iterator[tuple[str, str]]:

@@ -63,10 +63,13 @@ class Sentences:
         return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1].rsplit(" ", 1)[0] + "…"
 
     def keyword_sentences(
-        self, forms: Mapping[str, Iterable[tuple[str, ...]]], keys: Sequence[str] = ()
+        self, forms: Mapping[str, Iterable[tuple[str, ...]]], keys: Sequence[str] = (),
+        names: frozenset[int] = frozenset(),
     ) -> dict[str, tuple[int, ...]]:
         """For each keyword, the sentences where one of its key tuples occurs (``keys``: the
-        text's word keys, when the caller has them already)."""
+        text's word keys, when the caller has them already). An occurrence right before the
+        start of a name (``names``: character offsets of actor mentions) is that person's or
+        body's title, not the story's word: "adviser Kellyanne Conway", "manager Ada Okafor"."""
         if not forms:
             return {}
         keys = keys or list(map(token_key, raw_words(self.text)))
@@ -79,10 +82,21 @@ class Sentences:
         out: dict[str, tuple[int, ...]] = {}
         for keyword, tuples in forms.items():
             found = {self.of(starts[i]) for words in tuples for i in at.get(words[0], ())
-                     if len(words) == 1 or tuple(keys[i : i + len(words)]) == words}
+                     if (len(words) == 1 or tuple(keys[i : i + len(words)]) == words)
+                     and not self._titles(starts, i + len(words), names)}
             if found:
                 out[keyword] = tuple(sorted(found))
         return out
+
+
+    def _titles(self, starts: Sequence[int], after: int, names: frozenset[int]) -> bool:
+        """Whether the word at ``after`` starts a name, the keyword before it only spaces away."""
+        if after >= len(starts) or starts[after] not in names:
+            return False
+        return _TITLE_GAP.fullmatch(self.text, starts[after - 1], starts[after]) is not None
+
+
+_TITLE_GAP = re.compile(r"[\w'’-]+[ \t]+")
 
 
 def where(sentences: Sentences, actor_offsets: Mapping[str, list[int]],
@@ -94,4 +108,5 @@ def where(sentences: Sentences, actor_offsets: Mapping[str, list[int]],
         found = tuple(sorted({sentences.of(o) for o in offsets}))
         actors[actor] = found
         quotes[actor] = sentences.quote(found[0])
-    return Where(actors, sentences.keyword_sentences(keywords, keys), len(sentences.starts), quotes)
+    names = frozenset(o for offsets in actor_offsets.values() for o in offsets)
+    return Where(actors, sentences.keyword_sentences(keywords, keys, names), len(sentences.starts), quotes)
