@@ -10,7 +10,7 @@ from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
 from monitor.annotate.names import clean_name, entity_key, fold_people, not_an_actor
 from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
 from monitor.annotate.salience import Sentences, where
-from monitor.annotate.spans import after_name_word, inside_other_name
+from monitor.annotate.spans import after_name_word, inside_other_name, surname_of_another
 from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
@@ -134,8 +134,9 @@ class Annotator:
             if hit.weak and not _confirmed(hit, entities, modelled):
                 continue
             aliases = self.ruleset.actors[hit.actor].aliases
-            if inside_other_name(hit, hits.aliases, entities, aliases) or after_name_word(
-                    hit, hits.text, body_from, aliases):
+            if (inside_other_name(hit, hits.aliases, entities, aliases)
+                    or after_name_word(hit, hits.text, body_from, aliases)
+                    or surname_of_another(hit, hits.aliases, entities, aliases, hits.text)):
                 self.inside_names += 1  # part of another entity's name: not this actor
                 continue
             linked.append(hit)

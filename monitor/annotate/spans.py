@@ -43,6 +43,24 @@ def inside_other_name(
     return False
 
 
+def surname_of_another(
+    hit: AliasHit, hits: Sequence[AliasHit], entities: Sequence[Entity], aliases: Sequence[str], text: str
+) -> bool:
+    """A bare surname ("Jones") in a text that names another person of that surname in full
+    ("Paula Jones") and never the actor's own full name: news names a person in full first,
+    then by surname, so the surname is hers."""
+    if not hit.surname or any(h.actor == hit.actor and not h.surname for h in hits):
+        return False
+    surname = ascii_fold(text[hit.start : hit.end])
+    for label, _, _, found in entities:
+        name = clean_name(found)
+        words = _words(name)
+        if label == "PERSON" and len(words) > 1 and words[-1] == surname and not any(
+                _same_person(name, a) for a in aliases):
+            return True
+    return False
+
+
 def hit_text(hit: AliasHit, text: str, start: int) -> str:
     return text[hit.start - start : hit.end - start]
 
