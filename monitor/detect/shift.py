@@ -29,8 +29,9 @@ many outlets, so one off-topic piece or one outlet's phrasing or absence is not 
 A shift with no such rising term, or whose rising terms are mostly those of the story's
 last told shift, is not raised (counted as ``shift:<reason>``, a metric with its reason).
 
-The rule's own actors and keyword words are the story's premise, not its framing: they are
-left out of the comparison and of what is listed. Of the rising terms, ``MIN_CONTENT`` must
+The rule's own actors and keyword words are the story's premise, not its framing: they
+rise whenever the story does, so they are never listed as rising (a keyword that fades, "the
+threat of force" dropped, is a change and is listed). Of the rising terms, ``MIN_CONTENT`` must
 say something, named entities or words rare in English (``monitor.detect.content``); generic
 words alone ("learn", "rate", "react") are no shift (``shift:no_content_terms``).
 """
@@ -69,7 +70,6 @@ REPEAT = 0.5  # a shift whose new terms were this much of the last told shift's 
 NOTHING_NEW, REPEATED, OFF_STORY = "no_shared_terms", "repeats_last_shift", "off_story"
 NO_CONTENT = "no_content_terms"
 Own = tuple[frozenset[str], frozenset[str]]  # the rule's actor features and keyword words
-NO_OWN: Own = (frozenset(), frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +104,10 @@ class Verdict:
                 f" (level {level:g})")
 
 
-def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str, own: Own = NO_OWN) -> Verdict:
+def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str) -> Verdict:
     """Compare the windows and set the divergence against random re-splits of their articles."""
     recent, baseline = tuple(recent[-MAX_WINDOW:]), tuple(baseline[-MAX_WINDOW:])
-    bags = [framed(e, own) for e in recent + baseline]
+    bags = [framed(e) for e in recent + baseline]
     k, n = len(recent), len(bags)
     observed = compare(bags[:k], bags[k:])
     splits = _splits(n, k, seed)
@@ -125,11 +125,9 @@ def judge(recent: Sequence[Event], baseline: Sequence[Event], seed: str, own: Ow
     return Verdict(recent, baseline, observed, len(splits), z, beats_all)
 
 
-def framed(event: Event, own: Own = NO_OWN) -> dict[str, float]:
-    """The article's features that can say how it frames the story (``terms.framing``), and its
-    actors, less the rule's own (``own``)."""
-    return {f: w for f, w in features(event).items()
-            if (f.startswith(ACTOR_PREFIX) or framing(f)) and not is_own(f, own)}
+def framed(event: Event) -> dict[str, float]:
+    """The article's features that can say how it frames the story (``terms.framing``), and its actors."""
+    return {f: w for f, w in features(event).items() if f.startswith(ACTOR_PREFIX) or framing(f)}
 
 
 def _splits(n: int, k: int, seed: str) -> list[frozenset[int]]:
@@ -171,7 +169,7 @@ class ShiftDetector:
             self.drops[f"{self.kind}:{OFF_STORY}"] += 1  # half the recent articles are on other stories
             return []
         own = own_features(rule)
-        verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}", own)
+        verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
         level = p.level or LEVEL
         slot["z"] = None if verdict.z is None else _finite(verdict.z)
         reading = verdict.reading(level, p.resolve)
@@ -202,8 +200,9 @@ def _about(recent: list[Event]) -> bool:
 
 def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str, own: Own) -> Signal:
     events = verdict.recent + verdict.baseline
-    rising, features = _listed(verdict.comparison.rising(MIN_Z), verdict.recent, events, own)
-    fading, _ = _listed(verdict.comparison.fading(MIN_Z), verdict.baseline, events, own)
+    ups = [t for t in verdict.comparison.rising(MIN_Z) if not is_own(t.feature, own)]
+    rising, features = _listed(ups, verdict.recent, events)
+    fading, _ = _listed(verdict.comparison.fading(MIN_Z), verdict.baseline, events)
     cited = {a for c in rising + fading for a in c.articles} | {e.id for e in verdict.recent}
     words = "; ".join(
         part for part in (
@@ -244,12 +243,12 @@ def _shared(ids: tuple[str, ...], carriers: Sequence[Event]) -> bool:
 
 
 def _listed(
-    terms: list[Term], carriers: Sequence[Event], events: Sequence[Event], own: Own
+    terms: list[Term], carriers: Sequence[Event], events: Sequence[Event]
 ) -> tuple[list[TermChange], list[str]]:
     """The strongest movers said by several outlets, each with the articles that carry it, and
     their features. A word of a listed phrase carried by the same articles is left out: "drop
     insistence" covers "drop"."""
-    carried = {e.id: framed(e, own) for e in carriers}
+    carried = {e.id: framed(e) for e in carriers}
     ranked = sorted(terms, key=lambda t: (-abs(t.z), t.feature))
     found = [(t, tuple(e.id for e in carriers if t.feature in carried[e.id])) for t in ranked]
     found = [(t, ids) for t, ids in found if _shared(ids, carriers)][: 3 * MAX_LISTED]
