@@ -169,3 +169,35 @@ def test_an_any_article_with_a_new_turn_is_forwarded() -> None:
 def test_an_any_article_days_later_is_judged_afresh() -> None:
     got, _ = _any_run([("d1", 0, CAPSIZE), ("d4", 72, CAPSIZE)])
     assert got == ["d1", "d4"]
+
+
+# --- a keyword in another sense: a common noun inside a name -----------------------------------
+
+STORMS = RuleSet(actors={}, rules=(
+    Rule("weather", MatchSpec(keywords=("typhoon", "storm"))),
+    # as the rules file's loader makes it: keywords lower case, those written as names noted
+    Rule("courts", MatchSpec(keywords=("supreme court", "court"), names=("supreme court",))),
+))
+
+
+@pytest.fixture(scope="module")
+def names_nlp() -> Any:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", name="ner")
+    ruler.add_patterns([{"label": "ORG", "pattern": p} for p in
+                        ("RAF Typhoon", "Typhoons", "Storm Aldo", "Supreme Court", "Jewel Court")])
+    return nlp
+
+
+@pytest.mark.parametrize(("title", "body", "found"), [
+    ("RAF Typhoon jets escort airliner", "Two Typhoons escorted the plane to the airport.", set()),
+    ("Typhoon nears the coast", "The typhoon is expected to make landfall on Friday.", {"typhoon"}),
+    ("Storm Aldo batters the coast", "Storm Aldo brought down power lines overnight.", {"storm"}),
+    ("Ruling due", "The Supreme Court will rule on Monday.", {"supreme court"}),
+    ("Bank results", "Traders at the Jewel Court tower cheered the results.", set()),
+    ("Ruling due", "A court in the capital will rule on Monday.", {"court"}),
+])
+def test_a_common_noun_keyword_inside_a_name_does_not_count(names_nlp: Any, title: str, body: str,
+                                                            found: set[str]) -> None:
+    (out,) = Annotator(STORMS, names_nlp).annotate([article("1", title=title, body=body)])
+    assert set(out.keywords) == found

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from monitor.annotate.furniture import MEDIA, clean, clean_title, is_media, main_text
+from monitor.annotate.keysense import other_sense
 from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
 from monitor.annotate.names import clean_name, entity_key, fold_people, not_an_actor
 from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
@@ -52,12 +53,16 @@ class Annotator:
         self.max_chars = max_chars
         self.skipped = 0  # articles the prefilter kept away from the model
         self.inside_names = 0  # alias hits inside a longer name of another entity, left out
+        self.other_sense = 0  # keywords found only inside a name ("RAF Typhoon"), left out
         self.use_rules(ruleset)
 
     def use_rules(self, ruleset: RuleSet, index: PhraseIndex | None = None) -> None:
         """Swap rules; ``index`` is the set's PhraseIndex when it was built aside (off the loop)."""
         self.ruleset = ruleset
         self.index = index or PhraseIndex(ruleset)
+        # keywords every rule writes in lower case: common nouns, not counted inside a name
+        self.common = frozenset(k for r in ruleset.enabled for k in r.match.phrases) - frozenset(
+            k for r in ruleset.enabled for k in r.match.names)
         # a rule that follows every article needs them all annotated, terms included (grouping);
         # shift and any (is it a repeat?) read terms too
         self.everything = any(r.match.all for r in ruleset.enabled)
@@ -89,9 +94,12 @@ class Annotator:
             title_len = len(clean_title(article.title))
             actors, offsets = self._actors(hits[i], entities, modelled=i in found, body_from=title_len)
             sentences = Sentences(texts[i], title_len)
-            forms = {k: self.index.forms[k] for k in hits[i].keywords}
-            placed = where(sentences, offsets, forms, hits[i].keys)
-            out.append(Annotated(article, actors, hits[i].keywords, terms, nlp=i in found, where=placed))
+            keywords, keys = other_sense(texts[i], hits[i].keys, hits[i].keywords, self.index.forms,
+                                         self.common, entities, title_len)
+            self.other_sense += len(hits[i].keywords) - len(keywords)
+            forms = {k: self.index.forms[k] for k in keywords}
+            placed = where(sentences, offsets, forms, keys)
+            out.append(Annotated(article, actors, keywords, terms, nlp=i in found, where=placed))
         return out
 
     def _cut(self, text: str) -> str:
