@@ -77,10 +77,16 @@ class Pipeline:
             return []
         started = time.perf_counter()
         skipped_before = self.annotator.skipped
+        inside_before = getattr(self.annotator, "inside_names", 0)
+        sense_before = getattr(self.annotator, "other_sense", 0)
         articles, items = self._annotate(articles, reject)
         self.metrics.nlp_batch_seconds.observe(time.perf_counter() - started)
         self.metrics.articles.inc(len(articles))
         self.metrics.prefilter_skipped.inc(self.annotator.skipped - skipped_before)
+        self.metrics.dropped.labels(reason="alias_inside_other_name").inc(
+            getattr(self.annotator, "inside_names", 0) - inside_before)
+        self.metrics.dropped.labels(reason="keyword_in_a_name").inc(
+            getattr(self.annotator, "other_sense", 0) - sense_before)
         below = self.matcher.below
         reasons = ("late", "duplicate", "syndicated_copy")  # a copy is kept, but counted once
         before = [self.engine.counters[r] for r in reasons]

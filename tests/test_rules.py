@@ -95,7 +95,7 @@ def test_actors_defined_in_another_file_of_the_set(tmp_path: Path) -> None:
 def test_keywords_are_stored_lower_case_and_defaults_apply(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text("rules:\n  - id: r\n    match: {keywords: [Military  Force]}\n")
     rule = load_rules([tmp_path]).rules[0]
-    assert rule.match.keywords == ("military force",)
+    assert rule.match.keywords == ("military force",) and rule.match.names == ("military force",)
     assert rule.threshold.count == 3 and rule.threshold.window == timedelta(hours=6)
     assert rule.detect == ("threshold",)
 

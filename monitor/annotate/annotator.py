@@ -6,10 +6,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from monitor.annotate.furniture import MEDIA, clean, clean_title, is_media, main_text
+from monitor.annotate.keysense import other_sense
 from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
 from monitor.annotate.names import clean_name, entity_key, fold_people, not_an_actor
 from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
 from monitor.annotate.salience import Sentences, where
+from monitor.annotate.spans import after_name_word, inside_other_name, surname_of_another
 from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
@@ -50,15 +52,21 @@ class Annotator:
         self.prefilter = prefilter
         self.max_chars = max_chars
         self.skipped = 0  # articles the prefilter kept away from the model
+        self.inside_names = 0  # alias hits inside a longer name of another entity, left out
+        self.other_sense = 0  # keywords found only inside a name ("RAF Typhoon"), left out
         self.use_rules(ruleset)
 
     def use_rules(self, ruleset: RuleSet, index: PhraseIndex | None = None) -> None:
         """Swap rules; ``index`` is the set's PhraseIndex when it was built aside (off the loop)."""
         self.ruleset = ruleset
         self.index = index or PhraseIndex(ruleset)
-        # a rule that follows every article needs them all annotated, terms included (grouping)
+        # keywords every rule writes in lower case: common nouns, not counted inside a name
+        self.common = frozenset(k for r in ruleset.enabled for k in r.match.phrases) - frozenset(
+            k for r in ruleset.enabled for k in r.match.names)
+        # a rule that follows every article needs them all annotated, terms included (grouping);
+        # shift and any (is it a repeat?) read terms too
         self.everything = any(r.match.all for r in ruleset.enabled)
-        self.want_terms = ruleset.needs("shift") or self.everything
+        self.want_terms = ruleset.needs("shift") or ruleset.needs("any") or self.everything
         if self.nlp is not None:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_terms else NER_ONLY)
 
@@ -83,11 +91,15 @@ class Annotator:
                 continue
             entities, lemmas = found.get(i, ([], ()))
             terms = lemmas or (terms_from_tokens(hits[i].tokens) if self.want_terms else ())
-            actors, offsets = self._actors(hits[i], entities, modelled=i in found)
-            sentences = Sentences(texts[i], len(clean_title(article.title)))
-            forms = {k: self.index.forms[k] for k in hits[i].keywords}
-            placed = where(sentences, offsets, forms, hits[i].keys)
-            out.append(Annotated(article, actors, hits[i].keywords, terms, nlp=i in found, where=placed))
+            title_len = len(clean_title(article.title))
+            actors, offsets = self._actors(hits[i], entities, modelled=i in found, body_from=title_len)
+            sentences = Sentences(texts[i], title_len)
+            keywords, keys = other_sense(texts[i], hits[i].keys, hits[i].keywords, self.index.forms,
+                                         self.common, entities, title_len)
+            self.other_sense += len(hits[i].keywords) - len(keywords)
+            forms = {k: self.index.forms[k] for k in keywords}
+            placed = where(sentences, offsets, forms, keys)
+            out.append(Annotated(article, actors, keywords, terms, nlp=i in found, where=placed))
         return out
 
     def _cut(self, text: str) -> str:
@@ -120,7 +132,7 @@ class Annotator:
         return out
 
     def _actors(
-        self, hits: Hits, entities: list[Entity], *, modelled: bool
+        self, hits: Hits, entities: list[Entity], *, modelled: bool, body_from: int = 0
     ) -> tuple[dict[str, str], dict[str, list[int]]]:
         """Actor id -> display name, and actor id -> where (character offsets) it is named."""
         actors: dict[str, str] = {}
@@ -130,6 +142,12 @@ class Annotator:
             if hit.weak and not _confirmed(hit, entities, modelled):
                 continue
             if _shared_surname(hit, hits.aliases):
+                continue  # Donald Trump's own alias, only Ivanka Trump's surname
+            aliases = self.ruleset.actors[hit.actor].aliases
+            if (inside_other_name(hit, hits.aliases, entities, aliases)
+                    or after_name_word(hit, hits.text, body_from, aliases)
+                    or surname_of_another(hit, hits.aliases, entities, aliases, hits.text)):
+                self.inside_names += 1  # part of another entity's name: not this actor
                 continue
             linked.append(hit)
             actors[hit.actor] = self.ruleset.actors[hit.actor].name

@@ -3,6 +3,11 @@
 An article that matches the rule but is not about its story (``Event.central``: most of the
 rule's requirements in the headline or the lead) is counted as ``any:off_story`` and not
 forwarded: a health-bill piece with a one-line jibe about tax returns is no tax-returns news.
+
+An article whose lead (its first ``LEAD_TERMS`` terms, headline first) adds fewer than
+``MIN_NEW`` words that say something (``monitor.detect.content``: rare in English, not the
+rule's own) to what the story's articles of the last ``RECENT`` said is a repeat (a day-late
+recap, a rewrite of the wire story) and is counted as ``any:repeat``, not forwarded.
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ from __future__ import annotations
 from collections import Counter
 
 from monitor.detect.base import Signal, cooled, mark_fired
+from monitor.detect.content import content_of, own_features
+from monitor.detect.features import features
 from monitor.detect.state import Event, StoryState
 from monitor.rules.schema import Rule
 
-OFF_STORY = "off_story"
+OFF_STORY, REPEAT = "off_story", "repeat"
+LEAD_TERMS = 20  # the headline and lead of an article, in terms
+MIN_NEW = 2  # words an article's lead must add to the story's recent articles
+RECENT = 2 * 86400.0  # what the story said in the last two days
 
 
 class AnyDetector:
@@ -37,8 +47,23 @@ class AnyDetector:
             slot = state.slot(self.kind)
             slot["suppressed"] = int(slot.get("suppressed", 0)) + 1
             return []
+        if _repeat(rule, state, event):  # nothing the story's last days did not say
+            self._count(REPEAT)
+            return []
         mark_fired(state, self.kind, event.at)
         return [Signal(self.kind, event.at, "matching_article", "a new matching article", events=(event,))]
 
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []
+
+
+def _repeat(rule: Rule, state: StoryState, event: Event) -> bool:
+    """The article's lead says nothing the story's articles of the last ``RECENT`` did not."""
+    earlier = [e for e in state.between(event.at - RECENT, event.at) if e.id != event.id]
+    if not earlier or not event.terms:
+        return False  # the story's first article, or one annotated without terms: cannot tell
+    own = own_features(rule)
+    mine = features(event)
+    lead = content_of((t for t in event.terms[:LEAD_TERMS] if t in mine), own)
+    seen = set().union(*(features(e) for e in earlier))
+    return len({w for t in lead - seen for w in t.split(" ")}) < MIN_NEW

@@ -18,6 +18,9 @@ assembling its cast and nobody counts as new.
 Candidates are ranked by salience in the new articles (headline, lead, mentions, standing
 next to the rule's actors: ``relevance.cast``), summed over the articles that name them;
 the alert shows the ``MAX_LISTED`` most salient, each with the sentence that brings it in.
+A quoted source (``detect/speakers.py``: the speaker of an attribution with a source's role,
+"said Jane Roe, head of the monitoring group") ranks below every candidate that acts, and
+sources alone raise no alert (``new_actor:speaker_only``).
 Each actor is told once and stays announced for ``recent + baseline``. Inside the cooldown
 nothing is announced: the actors are told with the first article after it, if still recent.
 """
@@ -32,6 +35,7 @@ from monitor.detect import cast as newcomers
 from monitor.detect.base import Signal, cooled, mark_fired
 from monitor.detect.features import display_name, name_tokens, same_name, story_actors
 from monitor.detect.known import KnownNames
+from monitor.detect.speakers import speaker_only
 from monitor.detect.state import Event, StoryState
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
@@ -73,6 +77,10 @@ class NewActorDetector:
             return []
         if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
             slot["deferred"] = int(slot.get("deferred", 0)) + 1  # told with a later article
+            return []
+        if all(speaker_only(_name(a, es), es, a) for a, es in new.items()):
+            if self.counters is not None:  # quoted sources alone: nobody new acts in the story
+                self.counters["new_actor:speaker_only"] += 1
             return []
         for actor in new:
             announced[actor] = now
@@ -175,7 +183,10 @@ def _sentence(actor: str, events: list[Event]) -> str | None:
 
 
 def _signal(kind: str, now: float, new: dict[str, list[Event]], baseline: int, span: str) -> Signal:
-    ranked = sorted(new.items(), key=lambda kv: (-_salience(*kv), -len(kv[1]), _name(*kv)))
+    def rank(kv: tuple[str, list[Event]]) -> tuple[bool, float, int, str]:  # sources after who acts
+        return speaker_only(_name(*kv), kv[1], kv[0]), -_salience(*kv), -len(kv[1]), _name(*kv)
+
+    ranked = sorted(new.items(), key=rank)
     changes = tuple(
         TermChange(term=_name(a, es), score=round(_salience(a, es), 3), articles=tuple(e.id for e in es),
                    context=_sentence(a, es))

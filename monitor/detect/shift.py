@@ -28,6 +28,12 @@ is carried by at least ``MIN_CARRIERS`` articles of the recent (baseline) window
 many outlets, so one off-topic piece or one outlet's phrasing or absence is not a shift.
 A shift with no such rising term, or whose rising terms are mostly those of the story's
 last told shift, is not raised (counted as ``shift:<reason>``, a metric with its reason).
+
+The rule's own actors and keyword words are the story's premise, not its framing: they
+rise whenever the story does, so they are never listed as rising (a keyword that fades, "the
+threat of force" dropped, is a change and is listed). Of the rising terms, ``MIN_CONTENT`` must
+say something, named entities or words rare in English (``monitor.detect.content``); generic
+words alone ("learn", "rate", "react") are no shift (``shift:no_content_terms``).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import numpy as np
 
 from monitor.annotate.terms import framing
 from monitor.detect.base import Signal
+from monitor.detect.content import carried, is_own, own_features
 from monitor.detect.features import ACTOR_PREFIX, features, label
 from monitor.detect.framing import Comparison, Term, compare, split_divergences
 from monitor.detect.lifecycle import FIRED, Lifecycle, Reading
@@ -61,6 +68,8 @@ MIN_Z = 0.5  # a listed term moved at least this many standard errors
 MIN_CARRIERS = 2  # a listed term is carried by this many articles of as many outlets (fewer in a tiny window)
 REPEAT = 0.5  # a shift whose new terms were this much of the last told shift's says nothing new
 NOTHING_NEW, REPEATED, OFF_STORY = "no_shared_terms", "repeats_last_shift", "off_story"
+NO_CONTENT = "no_content_terms"
+Own = tuple[frozenset[str], frozenset[str]]  # the rule's actor features and keyword words
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +168,14 @@ class ShiftDetector:
         if not _about(recent):
             self.drops[f"{self.kind}:{OFF_STORY}"] += 1  # half the recent articles are on other stories
             return []
+        own = own_features(rule)
         verdict = judge(recent, baseline, f"{state.rule}/{state.story}/{now!r}")
         level = p.level or LEVEL
         slot["z"] = None if verdict.z is None else _finite(verdict.z)
         reading = verdict.reading(level, p.resolve)
         signal = None
         if reading.fire and life.phase(state) == "idle":  # only a rise is told: say what it says
-            signal = _signal(self.kind, now, verdict, level, format_duration(p.recent))
+            signal = _signal(self.kind, now, verdict, level, format_duration(p.recent), own)
             why = _nothing_new(signal, slot)
             if why:
                 self.drops[f"{self.kind}:{why}"] += 1
@@ -173,7 +183,7 @@ class ShiftDetector:
         done = life.step(state, now, reading)
         if done != FIRED:
             return []
-        signal = signal or _signal(self.kind, now, verdict, level, format_duration(p.recent))
+        signal = signal or _signal(self.kind, now, verdict, level, format_duration(p.recent), own)
         assert signal.changes is not None
         slot["told"] = [c.term for c in signal.changes.rising]
         return [signal]
@@ -188,10 +198,11 @@ def _about(recent: list[Event]) -> bool:
     return 2 * sum(e.central for e in recent) > len(recent)
 
 
-def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) -> Signal:
+def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str, own: Own) -> Signal:
     events = verdict.recent + verdict.baseline
-    rising = _listed(verdict.comparison.rising(MIN_Z), verdict.recent, events)
-    fading = _listed(verdict.comparison.fading(MIN_Z), verdict.baseline, events)
+    ups = [t for t in verdict.comparison.rising(MIN_Z) if not is_own(t.feature, own)]
+    rising, features = _listed(ups, verdict.recent, events)
+    fading, _ = _listed(verdict.comparison.fading(MIN_Z), verdict.baseline, events)
     cited = {a for c in rising + fading for a in c.articles} | {e.id for e in verdict.recent}
     words = "; ".join(
         part for part in (
@@ -207,7 +218,7 @@ def _signal(kind: str, now: float, verdict: Verdict, level: float, recent: str) 
         count=len(verdict.recent),
         changes=Changes(rising=tuple(rising), fading=tuple(fading),
                         divergence=round(verdict.comparison.divergence, 4)),
-        extra={"z": verdict.z},
+        extra={"z": verdict.z, "content": carried(features)},
     )
 
 
@@ -217,6 +228,8 @@ def _nothing_new(signal: Signal, slot: dict[str, object]) -> str:
     rising = {c.term for c in signal.changes.rising}
     if not rising:
         return NOTHING_NEW
+    if not signal.extra.get("content"):
+        return NO_CONTENT
     told = slot.get("told")
     last = set(told) if isinstance(told, list) else set()
     return REPEATED if len(rising & last) >= REPEAT * len(rising) else ""
@@ -229,23 +242,28 @@ def _shared(ids: tuple[str, ...], carriers: Sequence[Event]) -> bool:
     return len(ids) >= min(MIN_CARRIERS, len(carriers)) and len({outlet[i] for i in ids}) >= need
 
 
-def _listed(terms: list[Term], carriers: Sequence[Event], events: Sequence[Event]) -> list[TermChange]:
-    """The strongest movers said by several outlets, each with the articles that carry it. A
-    word of a listed phrase carried by the same articles is left out: "drop insistence" covers "drop"."""
+def _listed(
+    terms: list[Term], carriers: Sequence[Event], events: Sequence[Event]
+) -> tuple[list[TermChange], list[str]]:
+    """The strongest movers said by several outlets, each with the articles that carry it, and
+    their features. A word of a listed phrase carried by the same articles is left out: "drop
+    insistence" covers "drop"."""
     carried = {e.id: framed(e) for e in carriers}
     ranked = sorted(terms, key=lambda t: (-abs(t.z), t.feature))
     found = [(t, tuple(e.id for e in carriers if t.feature in carried[e.id])) for t in ranked]
     found = [(t, ids) for t, ids in found if _shared(ids, carriers)][: 3 * MAX_LISTED]
     phrases = [(set(t.feature.split(" ")), ids) for t, ids in found if " " in t.feature]
     out: list[TermChange] = []
+    listed: list[str] = []
     for t, ids in found:
         words = set(t.feature.split(" "))
         if any(words < ws and ids == pids for ws, pids in phrases):
             continue
         out.append(TermChange(term=label(t.feature, events), score=round(t.z, 2), articles=ids))
+        listed.append(t.feature)
         if len(out) == MAX_LISTED:
             break
-    return out
+    return out, listed
 
 
 def _articles(n: int) -> str:

@@ -173,8 +173,12 @@ class RuleReader:
                 values[key] = self._all(vnode)
                 continue
             before = len(self.problems.items)
-            items = read_str_list(self.file, vnode, where, self.problems, lower="actors" not in key)
+            items = read_str_list(self.file, vnode, where, self.problems, lower=False)
             self._errors += len(self.problems.items) - before
+            if not key.endswith("actors"):  # keywords fold case; those written as names are kept apart
+                names = [i.lower() for i in items if i != i.lower()]
+                values["names"] = tuple(dict.fromkeys((*values.get("names", ()), *names)))
+                items = tuple(dict.fromkeys(i.lower() for i in items))
             if key.endswith("actors"):
                 for item, inode in zip(items, getattr(vnode, "value", []), strict=False):
                     if item not in actors:

@@ -37,6 +37,7 @@ class MatchSpec:
     exclude: tuple[str, ...] = ()
     min_relevance: float | None = None  # how central they must be (0..1); None: the default level
     all: bool = False  # every article of the feed (with ``exclude`` at most)
+    names: tuple[str, ...] = ()  # keywords the rule writes with a capital ("Greyball"), lower case
 
     @property
     def phrases(self) -> tuple[str, ...]:
