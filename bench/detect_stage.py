@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,13 @@ from bench.roles import Postgres
 from bench.services import Kafka
 from monitor.app import build_engine, loop_settings
 from monitor.decode import DecodeError, decode_record
+from monitor.detect.copies import fingerprint
 from monitor.obs.metrics import Metrics
 from monitor.roles.app import group_settings
 from monitor.roles.detect import DetectRunner
 from monitor.roles.matches_source import MatchesSource
 from monitor.roles.parts import partition_of
-from monitor.roles.records import Origin, encode_feed, encode_match
+from monitor.roles.records import VERSION, Origin, encode_feed, encode_match
 from monitor.rules import load_rules
 from monitor.settings import Settings
 from monitor.state.db import open_db
@@ -77,14 +79,16 @@ def make_records(docs: list[corpus.Doc], rules: Path, count: int, model: str) ->
         for (article, origin), item in zip(chunk, annotator.annotate([a for a, _ in chunk]), strict=True):
             feed = encode_feed([(article, origin)])
             out += [(p, None, feed) for p in range(PARTITIONS)]
+            carried = fingerprint(article)  # once an article, as the annotate role does
             for m in matcher.match([item]):
+                m = replace(m, item=replace(m.item, fingerprint=carried))
                 out.append((partition_of(m.rule_id, PARTITIONS), m.rule_id.encode(), encode_match(m, origin)))
     return out
 
 
 def cached_records(out_dir: Path, rules: Path, count: int, model: str) -> list[Out]:
     stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(rules.rglob("*.yaml")))).hexdigest()[:12]
-    path = out_dir / f"matches-{count}-{model}-{stamp}.jsonl"
+    path = out_dir / f"matches-v{VERSION}-{count}-{model}-{stamp}.jsonl"
     if not path.is_file():
         records = make_records(corpus.load(), rules, count, model)
         lines = (json.dumps([p, k.decode() if k else None, v.decode()]) for p, k, v in records)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from monitor.annotate.salience import NOWHERE, Where
@@ -35,6 +36,15 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """An article's MinHash values for syndicated copies (``monitor.detect.copies.signature``),
+    computed once where the article is annotated and carried to detection with its matches.
+    ``values`` is None when the text is too short to judge (no copy either way)."""
+
+    values: np.ndarray | None = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Annotated:
     """An article with what annotation found in it.
 
@@ -53,6 +63,7 @@ class Annotated:
     terms: tuple[str, ...] = ()
     nlp: bool = False  # True when the statistical model ran on it
     where: Where = NOWHERE
+    fingerprint: Fingerprint | None = field(default=None, compare=False, repr=False)  # None: not computed yet
 
 
 @dataclass(frozen=True, slots=True)

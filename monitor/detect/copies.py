@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from monitor.model import Article, Fingerprint
+
 NUM_PERM = 64
 SAME = 0.7  # estimated Jaccard of 3-gram sets at or above which two articles are one text
 LSH_THRESHOLD = 0.5  # the index's recall level, below SAME: candidates are checked exactly
@@ -53,6 +55,11 @@ def signature(title: str, body: str | None) -> np.ndarray | None:
     m = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_crc, scheme=SCHEME, permutations=_PERMUTATIONS)
     m.update_batch(list(shingles))
     return np.asarray(m.hashvalues, dtype=np.uint64)
+
+
+def fingerprint(article: Article) -> Fingerprint:
+    """``signature`` of the article, to carry with its matches (the annotate role's records)."""
+    return Fingerprint(signature(article.title, article.body))
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -116,20 +123,25 @@ class Copies:
             self._lsh.remove(id_)
 
     def to_json(self) -> list[Any]:
-        return [[k.id, k.at, k.story, _encode(k.values)] for k in self.kept.values()]
+        return [[k.id, k.at, k.story, encode(k.values)] for k in self.kept.values()]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> Copies:
-        return cls({str(i): Kept(str(i), float(at), str(s), _decode(v)) for i, at, s, v in data})
+        return cls({str(i): Kept(str(i), float(at), str(s), decode(v)) for i, at, s, v in data})
 
 
 def _minhash(values: np.ndarray) -> LeanMinHash:
     return LeanMinHash(seed=_SEED, hashvalues=values, scheme=SCHEME)
 
 
-def _encode(values: np.ndarray) -> str:
+def encode(values: np.ndarray) -> str:
+    """Signature values as base64 of their little-endian 32-bit words (344 characters)."""
     return base64.b64encode(values.astype("<u4").tobytes()).decode("ascii")
 
 
-def _decode(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<u4").astype(np.uint64)
+def decode(text: str) -> np.ndarray:
+    """``encode``'s values back; a text that is not ``NUM_PERM`` such words raises ValueError."""
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) != NUM_PERM * 4:
+        raise ValueError(f"a signature is {NUM_PERM * 4} bytes, not {len(raw)}")
+    return np.frombuffer(raw, dtype="<u4").astype(np.uint64)

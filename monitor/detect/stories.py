@@ -206,7 +206,10 @@ class StoryAssigner:
             cluster.count += 1
 
     def _signature(self, item: Annotated) -> np.ndarray | None:
-        """The article's MinHash, computed once however many rules it matches."""
+        """The article's MinHash: the one its annotator carried, else computed once however
+        many rules it matches."""
+        if item.fingerprint is not None:
+            return item.fingerprint.values
         a = item.article
         if self._text is None or self._text[0] != a.id:
             self._text = (a.id, signature(a.title, a.body))

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import groupby
 
 from kafka import KafkaProducer
@@ -22,6 +23,7 @@ from kafka.errors import KafkaError
 from monitor.annotate.annotator import Annotator
 from monitor.annotate.parallel import ParallelAnnotator
 from monitor.decode import DecodeError, Intake
+from monitor.detect.copies import fingerprint
 from monitor.errors import Interrupted
 from monitor.loopturn import LoopTurns
 from monitor.match import Matcher
@@ -184,9 +186,12 @@ class AnnotateRunner(LoopTurns):
         return kept, items
 
     def _matches(self, group: list[tuple[tuple[Article, Origin], Annotated]]) -> list[tuple[Origin, Match]]:
+        """The group's matches, each article's fingerprint made once and carried by all of them."""
         found = []
         for (_, origin), item in group:
-            for m in self.matcher.match([item]):
+            matches = self.matcher.match([item])
+            carried = fingerprint(item.article) if matches else None
+            for m in matches:
                 self.metrics.matches.labels(rule=m.rule_id).inc()
-                found.append((origin, m))
+                found.append((origin, replace(m, item=replace(m.item, fingerprint=carried))))
         return found

@@ -1,11 +1,14 @@
 """The matches topic's records: typed, versioned JSON between the annotate and detect roles.
 
-Two record types, each with ``"v": 1`` and ``"type"``:
+Two record types, each with ``"v": 2`` and ``"type"``:
 
 - ``match``: one rule that one article satisfies, with everything detection reads of it
   (the article's id, time, title, url, source and upstream story, its actors, keywords and
-  terms, the relevance, why it counts and its cast, and the lead of its body that story
-  grouping fingerprints for syndicated copies). Keyed by rule id.
+  terms, the relevance, why it counts and its cast, and ``sig``: the article's MinHash for
+  syndicated copies, base64 of its 32-bit values, or null when the text is too short to
+  judge; made once per article by the annotate worker, however many rules and detect
+  partitions it reaches). Keyed by rule id. Version 1 carried the lead of the body
+  instead (``lead``), which the detect side fingerprinted itself; it still reads.
 - ``feed``: the articles of one publication time, matched or not, sent to *every*
   partition: spike baselines and feed-aware silence read the whole feed's rate, and event
   time moves with the feed, so each partition carries the feed (a few bytes an article)
@@ -31,11 +34,11 @@ from typing import Any
 import orjson
 
 from monitor.decode import DecodeError
-from monitor.detect.copies import LEAD_WORDS
-from monitor.model import Annotated, Article, Match
+from monitor.detect import copies
+from monitor.model import Annotated, Article, Fingerprint, Match
 
-VERSION = 1
-LEAD_CHARS = LEAD_WORDS * 8  # what ``copies.signature`` reads of a body
+VERSION = 2
+READS = (1, 2)  # version 1: the body's lead in the record, no signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +82,16 @@ Decoded = FeedRecord | MatchRecord
 
 
 def encode_match(match: Match, origin: Origin) -> bytes:
+    """A match record; the article's fingerprint is the one its item carries (computed here
+    when it carries none: a caller with several matches of one article attaches it first)."""
     item, a = match.item, match.item.article
+    values = (item.fingerprint or copies.fingerprint(a)).values
     body = {
         "v": VERSION, "type": "match", "rule": match.rule_id,
         "partition": origin.partition, "offset": origin.offset,
         "article": {"id": a.id, "title": a.title, "published_at": a.published_at.isoformat(),
-                    "url": a.url, "source": a.source, "story_id": a.story_id,
-                    "lead": (a.body or "")[:LEAD_CHARS] or None},
+                    "url": a.url, "source": a.source, "story_id": a.story_id},
+        "sig": copies.encode(values) if values is not None else None,
         "actors": dict(item.actors), "keywords": sorted(item.keywords), "terms": list(item.terms),
         "nlp": item.nlp, "relevance": match.relevance, "why": match.why,
         "cast": [list(c) for c in match.cast],
@@ -112,9 +118,9 @@ def decode(value: bytes | str | None) -> Decoded | DecodeError:
         return DecodeError("invalid_json", f"not a matches-topic record: {exc}"[:300])
     if not isinstance(data, dict):
         return DecodeError("invalid_record", "a matches-topic record is a JSON object")
-    if data.get("v") != VERSION:
+    if data.get("v") not in READS:
         return DecodeError("unknown_version", f"matches-topic record version {data.get('v')!r}, "
-                                              f"this build reads {VERSION}")
+                                              f"this build reads {', '.join(map(str, READS))}")
     try:
         if data.get("type") == "match":
             return _match(data)
@@ -152,10 +158,20 @@ def _match(data: Mapping[str, Any]) -> MatchRecord:
                       story_id=a.get("story_id"))
     item = Annotated(article, {str(k): str(v) for k, v in dict(data["actors"]).items()},
                      frozenset(str(k) for k in data["keywords"]), tuple(str(t) for t in data["terms"]),
-                     nlp=bool(data.get("nlp", False)))
+                     nlp=bool(data.get("nlp", False)), fingerprint=_fingerprint(data))
     cast = tuple((str(i), float(s), str(q)) for i, s, q in data.get("cast", ()))
     match = Match(str(data["rule"]), item, float(data.get("relevance", 1.0)), str(data.get("why", "")), cast)
     return MatchRecord(match, _origin(data))
+
+
+def _fingerprint(data: Mapping[str, Any]) -> Fingerprint | None:
+    """Version 2's carried signature (a missing ``sig`` is a bad record); none in version 1."""
+    if data["v"] == 1:
+        return None
+    sig = data["sig"]
+    if sig is not None and not isinstance(sig, str):
+        raise TypeError(f"sig is a base64 string or null, not {type(sig).__name__}")
+    return Fingerprint(copies.decode(sig) if sig is not None else None)
 
 
 def _feed(data: Mapping[str, Any]) -> FeedRecord:
