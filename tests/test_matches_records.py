@@ -14,8 +14,8 @@ from monitor.decode import DecodeError
 from monitor.detect import copies
 from monitor.detect.stories import COPY, StoryAssigner
 from monitor.model import Match
-from monitor.rules.schema import MatchSpec
 from monitor.roles.records import FeedRecord, MatchRecord, Origin, decode, encode_feed, encode_match
+from monitor.rules.schema import MatchSpec
 
 
 def test_a_match_and_a_feed_record_read_back_as_written() -> None:
