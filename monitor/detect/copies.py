@@ -42,6 +42,9 @@ def _crc(data: bytes) -> int:
 
 
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_crc, scheme=SCHEME).permutations
+# the index's bands and rows, found once (datasketch integrates for them in every new index)
+_PROBE = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+_BANDS = (_PROBE.b, _PROBE.r)
 
 
 def signature(title: str, body: str | None) -> np.ndarray | None:
@@ -83,11 +86,12 @@ class Copies:
 
     kept: dict[str, Kept] = field(default_factory=dict)
     _lsh: MinHashLSH | None = field(default=None, repr=False)
+    _last: tuple[np.ndarray, LeanMinHash] | None = field(default=None, repr=False, compare=False)
 
     @property
     def lsh(self) -> MinHashLSH:
         if self._lsh is None:
-            self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+            self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, params=_BANDS)
             for k in self.kept.values():
                 self._lsh.insert(k.id, _minhash(k.values))
         return self._lsh
@@ -96,7 +100,7 @@ class Copies:
         """The earliest kept article (not older than ``since``) that this text copies."""
         if values is None or not self.kept:
             return None
-        found = [self.kept[i] for i in self.lsh.query(_minhash(values)) if i in self.kept]
+        found = [self.kept[i] for i in self.lsh.query(self._minhash(values)) if i in self.kept]
         same = [k for k in found if k.at >= since and similarity(k.values, values) >= SAME]
         return min(same, key=lambda k: (k.at, k.id), default=None)
 
@@ -109,7 +113,13 @@ class Copies:
             return
         self.kept[id_] = Kept(id_, at, story, values)
         if self._lsh is not None:
-            self._lsh.insert(id_, _minhash(values))
+            self._lsh.insert(id_, self._minhash(values))
+
+    def _minhash(self, values: np.ndarray) -> LeanMinHash:
+        """The index's view of the values: made once for an article's query and its insert."""
+        if self._last is None or self._last[0] is not values:
+            self._last = (values, _minhash(values))
+        return self._last[1]
 
     def forget_before(self, before: float) -> bool:
         gone = [k.id for k in self.kept.values() if k.at <= before]

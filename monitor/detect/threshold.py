@@ -156,8 +156,13 @@ def _news_fresh(rule: Rule, state: StoryState, event: Event, now: float) -> bool
 
 def _central(events: list[Event], count: int) -> bool:
     """Enough of the distinct articles carry the rule's story centrally (copies count once)."""
-    central = {e.copy_of or e.id for e in events if e.central}
-    return len(central) >= max(1, math.ceil(count * CENTRAL_SHARE))
+    need, central = max(1, math.ceil(count * CENTRAL_SHARE)), set()
+    for e in events:
+        if e.central:
+            central.add(e.copy_of or e.id)
+            if len(central) >= need:
+                return True
+    return False
 
 
 def _resolve_level(rule: Rule) -> int:
