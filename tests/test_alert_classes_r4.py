@@ -60,7 +60,8 @@ def ruler_nlp() -> Any:
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler", name="ner")
     ruler.add_patterns([{"label": "PERSON", "pattern": p} for p in
-                        ("Leila de Lima", "De Lima", "Marta Jones", "Bram Jones", "Ines Jones")])
+                        ("Leila de Lima", "De Lima", "Marta Jones", "Bram Jones", "Ines Jones",
+                         "Tollway Files")])
     return nlp
 
 
@@ -86,6 +87,17 @@ def test_an_alias_inside_a_longer_name_is_not_that_actor(ruler_nlp: Any, body: s
                                                          absent: set[str]) -> None:
     actors = _actors(ruler_nlp, body)
     assert present <= actors and not absent & actors, actors
+
+
+def test_a_title_case_headline_hides_no_alias_in_a_name(ruler_nlp: Any) -> None:
+    # a Title Case headline gives NER no case to go by: "Tollway Files" is no person there
+    # (as "Mt. Gox Files For US Chapter 15 Bankruptcy" made a person "Mt. Gox Files")
+    annotator = Annotator(ALIASES, ruler_nlp)
+    (out,) = annotator.annotate([article("1", title="Tollway Files For Court Protection After Arrest")])
+    assert "tollway" in out.actors, out.actors
+    running = article("2", title="Court news", body="Tollway Files was named in the arrest warrant.")
+    (out,) = annotator.annotate([running])
+    assert "tollway" not in out.actors, out.actors  # in running text the model's name stands
 
 
 def test_an_alias_after_a_particle_is_part_of_the_name_without_a_model() -> None:
@@ -163,6 +175,13 @@ def test_an_any_article_that_adds_nothing_to_yesterday_is_not_forwarded() -> Non
 
 def test_an_any_article_with_a_new_turn_is_forwarded() -> None:
     got, engine = _any_run([("d1", 0, CAPSIZE), ("d2", 24, ("ferry", "salvage", "inquest", "coroner"))])
+    assert got == ["d1", "d2"] and engine.counters["any:repeat"] == 0
+
+
+def test_a_bare_headline_follow_up_is_forwarded() -> None:
+    # "Alphaland summit ends" after "Alphaland summit opens": one common word is the news, and
+    # a lead of two or three words is too short to call a rewrite
+    got, engine = _any_run([("d1", 0, CAPSIZE), ("d2", 24, ("ferry", "lifeboat", "end"))])
     assert got == ["d1", "d2"] and engine.counters["any:repeat"] == 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from monitor.annotate.furniture import MEDIA, clean, clean_title, is_media, main_text
-from monitor.annotate.keysense import other_sense
+from monitor.annotate.keysense import other_sense, title_case
 from monitor.annotate.model import NER_ONLY, WITH_LEMMAS, select_components
 from monitor.annotate.names import clean_name, entity_key, fold_people, not_an_actor
 from monitor.annotate.phrases import NO_HITS, AliasHit, Hits, PhraseIndex
@@ -138,13 +138,17 @@ class Annotator:
         actors: dict[str, str] = {}
         offsets: dict[str, list[int]] = {}
         linked: list[AliasHit] = []
+        # a Title Case headline gives the model no case to tell names by ("Mt. Gox Files For US
+        # Chapter 15 Bankruptcy" has a person "Mt. Gox Files"): its names hide no alias
+        title_cased = body_from > 0 and title_case(hits.text[:body_from])
+        names = [e for e in entities if e[1] >= body_from] if title_cased else entities
         for hit in hits.aliases:
             if hit.weak and not _confirmed(hit, entities, modelled):
                 continue
             if _shared_surname(hit, hits.aliases):
                 continue  # Donald Trump's own alias, only Ivanka Trump's surname
             aliases = self.ruleset.actors[hit.actor].aliases
-            if (inside_other_name(hit, hits.aliases, entities, aliases)
+            if (inside_other_name(hit, hits.aliases, names, aliases)
                     or after_name_word(hit, hits.text, body_from, aliases)
                     or surname_of_another(hit, hits.aliases, entities, aliases, hits.text)):
                 self.inside_names += 1  # part of another entity's name: not this actor
