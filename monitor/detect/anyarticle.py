@@ -8,8 +8,8 @@ An article whose lead (its first ``LEAD_TERMS`` terms, headline first) adds fewe
 ``MIN_NEW`` words that say something (``monitor.detect.content``: rare in English, not the
 rule's own) to what the story's articles of the last ``RECENT`` said is a repeat (a day-late
 recap, a rewrite of the wire story) and is counted as ``any:repeat``, not forwarded. A lead
-of fewer than ``MIN_LEAD`` such words (a bare headline: "Alphaland summit ends") is too short
-to call a repeat and is forwarded: one common word may be the whole news.
+article shorter than a lead (a bare headline: "Alphaland summit ends") is too short to call
+a repeat and is forwarded: one common word may be the whole news.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ OFF_STORY, REPEAT = "off_story", "repeat"
 LEAD_TERMS = 20  # the headline and lead of an article, in terms
 MIN_NEW = 2  # words an article's lead must add to the story's recent articles
 RECENT = 2 * 86400.0  # what the story said in the last two days
-MIN_LEAD = 4  # words that say something a lead needs before it can be judged a repeat
 
 
 class AnyDetector:
@@ -67,8 +66,8 @@ def _repeat(rule: Rule, state: StoryState, event: Event) -> bool:
         return False  # the story's first article, or one annotated without terms: cannot tell
     own = own_features(rule)
     mine = features(event)
-    lead = content_of((t for t in event.terms[:LEAD_TERMS] if t in mine), own)
-    if len({w for t in lead for w in t.split(" ")}) < MIN_LEAD:
+    if len(event.terms) < LEAD_TERMS:
         return False  # a bare headline: too little to tell a rewrite from a turn
+    lead = content_of((t for t in event.terms[:LEAD_TERMS] if t in mine), own)
     seen = set().union(*(features(e) for e in earlier))
     return len({w for t in lead - seen for w in t.split(" ")}) < MIN_NEW
