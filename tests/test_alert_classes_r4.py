@@ -194,6 +194,12 @@ def test_a_bare_headline_follow_up_is_forwarded() -> None:
     assert got == ["d1", "d2"] and engine.counters["any:repeat"] == 0
 
 
+def test_a_stub_with_nothing_new_is_a_repeat() -> None:
+    # a one-line stub that is yesterday's opening sentence, word for word
+    got, engine = _any_run([("d1", 0, article_terms(*CAPSIZE)), ("d2", 24, ("ferry", "capsize", "lifeboat"))])
+    assert got == ["d1"] and engine.counters["any:repeat"] == 1
+
+
 def test_an_any_article_days_later_is_judged_afresh() -> None:
     got, _ = _any_run([("d1", 0, article_terms(*CAPSIZE)), ("d4", 72, article_terms(*CAPSIZE))])
     assert got == ["d1", "d4"]

@@ -266,7 +266,7 @@ def test_hostile_rule_files_are_refused_in_seconds_and_the_loop_keeps_turning(tm
         # large but allowed: built off the loop, which keeps turning (and /healthz 200) meanwhile
         actors_file(rules / "many.yaml", 2 * 1_048_576)
         done = daemon.wait_event("rules_reloaded", count=4, timeout_s=120)
-        daemon.append([article(3, "Alphaland summit again")])
+        daemon.append([article(3, "Alphaland summit reaches a deal")])  # news: "again" would be a repeat
         assert daemon.wait_alerts(3)[2] == ("alpha-summit", "any")
         assert [e for e in daemon.named("rules_reload_done") if e["applied"]][-1]["build_s"] > 0
         assert done[-1]["rules"] == 1

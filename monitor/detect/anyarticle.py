@@ -8,8 +8,10 @@ An article whose lead (its first ``LEAD_TERMS`` terms, headline first) adds fewe
 ``MIN_NEW`` words that say something (``monitor.detect.content``: rare in English, not the
 rule's own) to what the story's articles of the last ``RECENT`` said is a repeat (a day-late
 recap, a rewrite of the wire story) and is counted as ``any:repeat``, not forwarded. A lead
-article shorter than a lead (a bare headline: "Alphaland summit ends") is too short to call
-a repeat and is forwarded: one common word may be the whole news.
+article shorter than a lead (a bare headline, a one-line stub) is a repeat only when it has
+no word the story's last days did not have, common words included: "Alphaland summit ends"
+after "... opens" is news in one common word; a stub that is yesterday's opening sentence
+is not.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 
 from monitor.detect.base import Signal, cooled, mark_fired
-from monitor.detect.content import content_of, own_features
+from monitor.detect.content import content_of, is_own, own_features
 from monitor.detect.features import features
 from monitor.detect.state import Event, StoryState
 from monitor.rules.schema import Rule
@@ -66,8 +68,8 @@ def _repeat(rule: Rule, state: StoryState, event: Event) -> bool:
         return False  # the story's first article, or one annotated without terms: cannot tell
     own = own_features(rule)
     mine = features(event)
-    if len(event.terms) < LEAD_TERMS:
-        return False  # a bare headline: too little to tell a rewrite from a turn
-    lead = content_of((t for t in event.terms[:LEAD_TERMS] if t in mine), own)
     seen = set().union(*(features(e) for e in earlier))
+    if len(event.terms) < LEAD_TERMS:  # a bare headline or a stub: any new word is a turn
+        return not {t for t in mine.keys() - seen if not is_own(t, own)}
+    lead = content_of((t for t in event.terms[:LEAD_TERMS] if t in mine), own)
     return len({w for t in lead - seen for w in t.split(" ")}) < MIN_NEW
