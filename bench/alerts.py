@@ -64,7 +64,7 @@ def model_cache(path: Path) -> Iterator[None]:
     original = Annotator._run_model
 
     def cached(self: Any, texts: list[str], where: list[int]) -> dict[int, Any]:
-        keys = [hashlib.sha1(f"{self.want_terms}:{t}".encode()).hexdigest() for t in texts]
+        keys = [hashlib.sha1(f"{self.want_lemmas}:{t}".encode()).hexdigest() for t in texts]
         todo = [j for j, k in enumerate(keys) if k not in found]
         if todo:
             fresh = original(self, [texts[j] for j in todo], [where[j] for j in todo])

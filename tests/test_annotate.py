@@ -205,6 +205,13 @@ def test_model_runs_only_the_components_rules_need(nlp: Any) -> None:
     with_shift = RuleSet(actors=ACTORS, rules=(Rule("s", MatchSpec(keywords=("x",)), detect=("shift",)),))
     annotator.use_rules(with_shift)
     assert "lemmatizer" in annotator.components and "parser" not in annotator.components
+    # any reads terms (is it a repeat?) but not lemmas: the words themselves, the model NER only
+    with_any = RuleSet(actors=ACTORS, rules=(Rule("a", MatchSpec(keywords=("strike",)), detect=("any",)),))
+    annotator.use_rules(with_any)
+    assert annotator.components == ["ner"]
+    piece = article("1", title="Strike talks", body="Officials weighed military strikes.")
+    (out,) = annotator.annotate([piece])
+    assert "military strike" in out.terms and "official" in out.terms, out.terms
     annotator.use_rules(RULES)
 
 

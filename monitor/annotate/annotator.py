@@ -64,11 +64,14 @@ class Annotator:
         self.common = frozenset(k for r in ruleset.enabled for k in r.match.phrases) - frozenset(
             k for r in ruleset.enabled for k in r.match.names)
         # a rule that follows every article needs them all annotated, terms included (grouping);
-        # shift and any (is it a repeat?) read terms too
+        # shift and any (is it a repeat?) read terms too; only shift and grouping need the
+        # model's lemmas (tagger and lemmatizer: a third of the model's time), any's repeat
+        # check reads the words themselves
         self.everything = any(r.match.all for r in ruleset.enabled)
-        self.want_terms = ruleset.needs("shift") or ruleset.needs("any") or self.everything
+        self.want_lemmas = ruleset.needs("shift") or self.everything
+        self.want_terms = self.want_lemmas or ruleset.needs("any")
         if self.nlp is not None:
-            self.components = select_components(self.nlp, WITH_LEMMAS if self.want_terms else NER_ONLY)
+            self.components = select_components(self.nlp, WITH_LEMMAS if self.want_lemmas else NER_ONLY)
 
     def annotate(self, articles: Sequence[Article]) -> list[Annotated]:
         raw = [self._cut(_raw_text(a)) for a in articles]
@@ -127,7 +130,7 @@ class Annotator:
                     (e.label_, e.start_char, e.end_char, e.text)
                     for e in doc.ents if e.label_ in ENTITY_LABELS
                 ]
-                lemmas = terms_from_lemmas(_lemmas(doc)) if self.want_terms else ()
+                lemmas = terms_from_lemmas(_lemmas(doc)) if self.want_lemmas else ()
                 out[i] = (ents, lemmas)
         return out
 
