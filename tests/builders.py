@@ -9,6 +9,26 @@ from monitor.rules.schema import ActorDef, MatchSpec, Rule, RuleSet, Threshold
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
+# sentences about nothing any test rule follows: the body of an article that is about
+# something else, or the rest of one whose lead is about the story
+FILLER = [
+    "The council met on Monday to discuss the budget for the coming year.",
+    "Several members asked for more time to read the proposals.",
+    "A vote on the new library is expected before the summer.",
+    "Residents have written letters about the plans for the old market.",
+    "The mayor said she would answer questions at the next meeting.",
+    "Parking charges in the centre will stay the same for now.",
+    "A report on school meals is due to be published in the spring.",
+    "The council also agreed to repair two bridges on the ring road.",
+]
+# the head of a dock-strike rule file: its actor and the rule's match
+DOCK_STRIKE = """
+actors:
+  brennport: {name: Port of Brennport, aliases: [Brennport, Port of Brennport]}
+rules:
+  - id: dock-strike
+    match: {actors: [brennport], keywords: [strike, walkout]"""
+
 
 def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)

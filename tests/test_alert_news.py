@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from builders import T0, article
+from builders import DOCK_STRIKE, FILLER, T0, article
 
 from monitor.annotate.annotator import Annotator
 from monitor.detect.engine import Engine
@@ -19,21 +19,7 @@ from monitor.rules import load_rules
 from monitor.rules.schema import RuleSet
 
 H = 3600.0
-FILLER = [
-    "The council met on Monday to discuss the budget for the coming year.",
-    "Several members asked for more time to read the proposals.",
-    "A vote on the new library is expected before the summer.",
-    "Residents have written letters about the plans for the old market.",
-    "The mayor said she would answer questions at the next meeting.",
-    "Parking charges in the centre will stay the same for now.",
-    "A report on school meals is due to be published in the spring.",
-]
-RULES = """
-actors:
-  brennport: {name: Port of Brennport, aliases: [Brennport, Port of Brennport]}
-rules:
-  - id: dock-strike
-    match: {actors: [brennport], keywords: [strike, walkout]}
+RULES = DOCK_STRIKE + """}
     threshold: {count: 2, window: %s}
     detect: [%s]
     cooldown: 1h
@@ -102,12 +88,7 @@ def test_a_passing_mention_does_not_set_off_a_threshold_for_news_days_old(tmp_pa
     assert [a.kind for a in alerts] == ["threshold"]
 
 
-SPIKE_RULES = """
-actors:
-  brennport: {name: Port of Brennport, aliases: [Brennport, Port of Brennport]}
-rules:
-  - id: dock-strike
-    match: {actors: [brennport], keywords: [strike, walkout]}
+SPIKE_RULES = DOCK_STRIKE + """}
     spike: {recent: 1d, baseline: 12d, factor: 3, min_count: 3, warmup: 3d}
     detect: [spike]
     cooldown: 1h

@@ -11,28 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from builders import DOCK_STRIKE, FILLER
 
 from monitor.annotate.annotator import Annotator
 from monitor.match import Matcher, match
 from monitor.model import Article
 from monitor.rules import check_paths, load_rules
 
-FILLER = [
-    "The council met on Monday to discuss the budget for the coming year.",
-    "Several members asked for more time to read the proposals.",
-    "A vote on the new library is expected before the summer.",
-    "Residents have written letters about the plans for the old market.",
-    "The mayor said she would answer questions at the next meeting.",
-    "Parking charges in the centre will stay the same for now.",
-    "A report on school meals is due to be published in the spring.",
-    "The council also agreed to repair two bridges on the ring road.",
-]
-RULES = """
-actors:
-  brennport: {name: Port of Brennport, aliases: [Brennport, Port of Brennport]}
-rules:
-  - id: dock-strike
-    match: {actors: [brennport], keywords: [strike, walkout]%s}
+RULES = DOCK_STRIKE + """%s}
 """
 
 
