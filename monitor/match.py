@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from monitor.model import Annotated, Match
 from monitor.relevance import cast, level_of, relevance
 from monitor.rules.schema import MatchSpec, Rule, RuleSet
+from monitor.topic import lone
 
 
 def matches_spec(item: Annotated, spec: MatchSpec) -> bool:
@@ -82,7 +83,7 @@ def counted(item: Annotated, rule: Rule) -> Match | None:
     if rel.score < level_of(rule.match):
         return None
     others = cast(item, rule.match) if "new_actor" in rule.detect else ()
-    return Match(rule.id, item, rel.score, rel.why, others, rel.central)
+    return Match(rule.id, item, rel.score, rel.why, others, rel.central, lone(item, rule))
 
 
 def match(items: Iterable[Annotated], rules: Iterable[Rule]) -> list[Match]:

@@ -76,6 +76,7 @@ class Match:
     why: str = ""  # why the article counts: "Syria in the headline; ceasefire: 4 mentions"
     cast: tuple[tuple[str, float, str], ...] = ()  # other actors: (id, salience, sentence naming it)
     central: bool = True  # most of the rule's requirements in its headline or lead
+    lone: bool = False  # one term of the rule and nothing else of its topic (monitor.topic)
 
 
 class ArticleRef(BaseModel):

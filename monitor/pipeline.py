@@ -88,7 +88,8 @@ class Pipeline:
         self.metrics.dropped.labels(reason="keyword_in_a_name").inc(
             getattr(self.annotator, "other_sense", 0) - sense_before)
         below = self.matcher.below
-        reasons = ("late", "duplicate", "syndicated_copy")  # a copy is kept, but counted once
+        # a copy is kept, but counted once; so is a lone article until another supports it
+        reasons = ("late", "duplicate", "syndicated_copy", "lone_held")
         before = [self.engine.counters[r] for r in reasons]
         alerts: list[Alert] = []
         # One moment at a time: the articles of one publication time are counted toward the

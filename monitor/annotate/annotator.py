@@ -69,7 +69,7 @@ class Annotator:
         # check reads the words themselves
         self.everything = any(r.match.all for r in ruleset.enabled)
         self.want_lemmas = ruleset.needs("shift") or self.everything
-        self.want_terms = self.want_lemmas or ruleset.needs("any")
+        self.want_terms = True  # words or lemmas: is a match lone (monitor.topic), is it a repeat
         if self.nlp is not None:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_lemmas else NER_ONLY)
 

@@ -116,6 +116,8 @@ class Engine:
             if not state.add(event):
                 self.counters["duplicate"] += 1
                 continue
+            if event.id in state.held:  # counted once another article of the story supports it
+                self.counters["lone_held"] += 1
             self._held[(rule.id, event.id)] = placed.story
             self.stories.commit(rule, placed)
             if placed.copy_of is not None:

@@ -213,7 +213,7 @@ class SpikeDetector:
         return [Signal(
             self.kind, t, "rate_above_baseline",
             f"{got.recent} articles in {format_duration(p.recent)}, {against}",
-            events=tuple(state.between(t - recent_s, t)), count=got.recent,
+            events=tuple(state.counted(t - recent_s, t)), count=got.recent,
             threshold=round(got.level), window_s=recent_s,
             extra={"expected": got.expected, "baseline": got.baseline},
         )]

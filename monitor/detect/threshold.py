@@ -79,7 +79,7 @@ class ThresholdDetector:
         window = rule.threshold.window.total_seconds()
         count = state.count(t - window, t)
         new = state.count(max(t - window, told_until(state, t)), t)
-        fire = new >= rule.threshold.count and _central(state.between(t - window, t), count)
+        fire = new >= rule.threshold.count and _central(state.counted(t - window, t), count)
         return Reading(fire=fire, hold=count >= _resolve_level(rule), level=count)
 
     def _held_back(self, rule: Rule, state: StoryState, t: float, reading: Reading, event: Event) -> str:
@@ -116,7 +116,7 @@ class ThresholdDetector:
                 self.kind, t, "rising_edge",
                 f"{new} article{'s' if new != 1 else ''} in {format_duration(window)}"
                 f" reached the threshold of {need}",
-                events=tuple(state.between(since, t)), count=new, threshold=need, window_s=window,
+                events=tuple(state.counted(since, t)), count=new, threshold=need, window_s=window,
             )]
         if done == RESOLVED and rule.notify_resolved:
             return [Signal(
@@ -151,7 +151,8 @@ def _news_fresh(rule: Rule, state: StoryState, event: Event, now: float) -> bool
     of the last ``FRESH_SHARE`` of the window (its ends included: day-dated articles arrive at
     once, in no order that means anything)."""
     recent = FRESH_SHARE * rule.threshold.window.total_seconds()
-    return event.central or any(e.central for e in state.between(now - recent - 1e-6, now))
+    return (event.central and event.id not in state.held) or any(
+        e.central for e in state.counted(now - recent - 1e-6, now))
 
 
 def _central(events: list[Event], count: int) -> bool:

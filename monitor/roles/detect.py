@@ -213,7 +213,8 @@ class DetectRunner(LoopTurns):
         (every partition counts the same feed)."""
         counted = self._counted.setdefault(part.partition, Counter())
         count_signals(self.metrics, part.engine.counters, counted)
-        for head in ("late", "duplicate", "syndicated_copy"):  # the engine's drops, no reason part
+        # the engine's drops, no reason part
+        for head in ("late", "duplicate", "syndicated_copy", "lone_held"):
             new = part.engine.counters[head] - counted[head]
             if new > 0:
                 counted[head] += new

@@ -94,7 +94,7 @@ def encode_match(match: Match, origin: Origin) -> bytes:
         "sig": copies.encode(values) if values is not None else None,
         "actors": dict(item.actors), "keywords": sorted(item.keywords), "terms": list(item.terms),
         "nlp": item.nlp, "relevance": match.relevance, "why": match.why,
-        "cast": [list(c) for c in match.cast],
+        "cast": [list(c) for c in match.cast], "central": match.central, "lone": match.lone,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -160,7 +160,8 @@ def _match(data: Mapping[str, Any]) -> MatchRecord:
                      frozenset(str(k) for k in data["keywords"]), tuple(str(t) for t in data["terms"]),
                      nlp=bool(data.get("nlp", False)), fingerprint=_fingerprint(data))
     cast = tuple((str(i), float(s), str(q)) for i, s, q in data.get("cast", ()))
-    match = Match(str(data["rule"]), item, float(data.get("relevance", 1.0)), str(data.get("why", "")), cast)
+    match = Match(str(data["rule"]), item, float(data.get("relevance", 1.0)), str(data.get("why", "")), cast,
+                  bool(data.get("central", True)), bool(data.get("lone", False)))
     return MatchRecord(match, _origin(data))
 
 

@@ -1,0 +1,116 @@
+"""Whether an article is on the rule's topic, or carries one of its words in another sense.
+
+A keyword-led rule meets "bleaching" in a piece on cleaning bathroom bins, "Grand Slam" in
+a rugby headline, "drug testing" in a piece on benefit claimants. Such an article names
+**one** of the rule's terms and nothing else of its topic: it is *lone* (``lone``). An
+article is not lone when it names two of the rule's terms (two actors, an actor and a
+keyword, two keywords that are not forms of one word), or one of them and an uncommon word
+of the rule's ``description`` ("coral", "scientists" for the Great Barrier Reef).
+
+A lone article may still be on the story, in words the rule does not list (a blizzard
+piece under a rule on storms says "snow" and "flights"). So the story decides: a lone
+article counts once another article of the story shares its subject (``supports``: uncommon
+words of both leads, the rule's own words left out, weigh ``SUPPORT`` or more), and until
+then it is held (``monitor.detect.state.StoryState``). A rule with fewer than two terms
+(one actor, or one keyword in its forms) has no lone article: every match names all it has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+from monitor.model import Annotated
+from monitor.rules.schema import Rule
+
+COMMON_ZIPF = 5.5  # a description word this frequent in English ("said", "year") says nothing
+LEAD_WORDS = 60  # the words of an article's opening compared for support
+SUPPORT = 2.5  # shared uncommon words (each up to 1) for one article to support another
+STEM = 5  # words sharing their first STEM letters are forms of one ("headscarf", "headscarves")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _stem(word: str) -> str:
+    return word[:STEM] if len(word) > STEM else word
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 2]
+
+
+def _concepts(phrases: Iterable[str]) -> int:
+    """How many distinct terms the phrases are: phrases sharing a word stem are one."""
+    groups: list[set[str]] = []
+    for p in phrases:
+        stems = {_stem(w) for w in _words(p)} or {p}
+        joined = [g for g in groups if g & stems]
+        for g in joined:
+            groups.remove(g)
+            stems |= g
+        groups.append(stems)
+    return len(groups)
+
+
+@lru_cache(maxsize=4096)
+def _topic(description: str, phrases: tuple[str, ...]) -> tuple[frozenset[str], int]:
+    """(uncommon description words, as stems, that are not the rule's own; the rule's term count)."""
+    own = {_stem(w) for p in phrases for w in _words(p)}
+    words = frozenset(
+        _stem(w) for w in _words(description)
+        if _stem(w) not in own and zipf_frequency(w, "en") < COMMON_ZIPF
+    )
+    return words, _concepts(phrases)
+
+
+def _phrases(rule: Rule) -> tuple[str, ...]:
+    spec = rule.match
+    return (*spec.keywords, *spec.all_keywords, *(a.replace("-", " ") for a in spec.actors + spec.any_actors))
+
+
+def lone(item: Annotated, rule: Rule) -> bool:
+    """The article names one of the rule's terms and no uncommon word of its description."""
+    spec = rule.match
+    if spec.all or not item.terms:
+        return False  # a feed rule follows every article; without terms nothing can tell
+    description, terms = _topic(rule.description, _phrases(rule))
+    if terms < 2:
+        return False
+    found = [a.replace("-", " ") for a in spec.actors + spec.any_actors if a in item.actors]
+    found += [k for k in spec.keywords + spec.all_keywords if k in item.keywords]
+    if _concepts(found) >= 2:
+        return False
+    said = {_stem(w) for t in item.terms if " " not in t for w in (t,)}
+    return not (description & said)
+
+
+def lead_words(terms: Iterable[str], own: frozenset[str]) -> frozenset[str]:
+    """The single-word terms of an article's opening, the rule's own words left out."""
+    out: list[str] = []
+    for t in terms:
+        if " " not in t and t not in own:
+            out.append(t)
+            if len(out) >= LEAD_WORDS:
+                break
+    return frozenset(out)
+
+
+@lru_cache(maxsize=131_072)
+def _weight(word: str) -> float:
+    """0 for a word everyone uses ("said"), 1 for one rarer than ~1 in a million words."""
+    return max(0.0, min(1.0, (6.0 - zipf_frequency(word, "en")) / 3.0))
+
+
+def supports(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two articles' lead words share enough uncommon ones to be on one subject."""
+    if len(a) > len(b):
+        a, b = b, a
+    total = 0.0
+    for w in a:
+        if w in b:
+            total += _weight(w)
+            if total >= SUPPORT:
+                return True
+    return False
