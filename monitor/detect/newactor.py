@@ -21,12 +21,16 @@ the alert shows the ``MAX_LISTED`` most salient, each with the sentence that bri
 A quoted source (``detect/speakers.py``: the speaker of an attribution with a source's role,
 "said Jane Roe, head of the monitoring group") ranks below every candidate that acts, and
 sources alone raise no alert (``new_actor:speaker_only``).
-Each actor is told once and stays announced for ``recent + baseline``. Inside the cooldown
+Each actor is told once and stays announced for ``recent + baseline``. Nor is an actor new
+whom an earlier message of the story already showed: every article that names it went out
+with that message, or one of them did with the name in its headline ("Court orders arrest
+of Leila de Lima"), counted as ``new_actor:already_told``. Inside the cooldown
 nothing is announced: the actors are told with the first article after it, if still recent.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,6 +41,7 @@ from monitor.detect.features import display_name, name_tokens, same_name, story_
 from monitor.detect.known import KnownNames
 from monitor.detect.speakers import speaker_only
 from monitor.detect.state import Event, StoryState
+from monitor.detect.threshold import ThresholdDetector, note_told, told_until
 from monitor.model import Changes, TermChange
 from monitor.rules.durations import format_duration
 from monitor.rules.schema import Rule
@@ -69,10 +74,11 @@ class NewActorDetector:
         baseline = state.between(now - recent_s - baseline_s, now - recent_s)
         if len(baseline) < p.min_baseline:
             return []
-        recent = state.between(now - recent_s, now)
+        recent = state.counted(now - recent_s, now)
         before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
         new = _candidates(rule, baseline, recent, before, set(announced))
         new = self._keep(slot, new, now, recent_s + baseline_s, self._contexts(rule, state, new, now))
+        new = self._untold(state, new, now)
         if not new:
             return []
         if not cooled(state, self.kind, now, rule.cooldown.total_seconds()):
@@ -108,8 +114,28 @@ class NewActorDetector:
         slot["left_out"] = left
         return kept
 
+    def _untold(self, state: StoryState, new: dict[str, list[Event]], now: float) -> dict[str, list[Event]]:
+        """The candidates no earlier message of the story showed the desk."""
+        note_told(state, state.slot(ThresholdDetector.kind))
+        told = told_until(state, now)
+        kept = {}
+        for actor, events in new.items():
+            shown, name = [e for e in events if e.at <= told], _name(actor, events)
+            if shown and (len(shown) == len(events) or any(_in_title(name, e) for e in shown)):
+                if self.counters is not None:
+                    self.counters["new_actor:already_told"] += 1
+                continue
+            kept[actor] = events
+        return kept
+
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []  # an actor walks in with an article, never with the clock
+
+
+def _in_title(name: str, event: Event) -> bool:
+    """The actor's surname (a name's last word) is a word of the article's headline."""
+    words = name.lower().split()
+    return bool(words) and words[-1] in re.findall(r"[^\W_]+", event.title.lower())
 
 
 def _candidates(rule: Rule, baseline: list[Event], recent: list[Event], before: dict[str, str],
