@@ -83,7 +83,7 @@ def counted(item: Annotated, rule: Rule) -> Match | None:
     if rel.score < level_of(rule.match):
         return None
     others = cast(item, rule.match) if "new_actor" in rule.detect else ()
-    return Match(rule.id, item, rel.score, rel.why, others, rel.central, lone(item, rule))
+    return Match(rule.id, item, rel.score, rel.why, others, rel.central, lone(item, rule), rel.headlined)
 
 
 def match(items: Iterable[Annotated], rules: Iterable[Rule]) -> list[Match]:

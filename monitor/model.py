@@ -77,6 +77,7 @@ class Match:
     cast: tuple[tuple[str, float, str], ...] = ()  # other actors: (id, salience, sentence naming it)
     central: bool = True  # most of the rule's requirements in its headline or lead
     lone: bool = False  # one term of the rule and nothing else of its topic (monitor.topic)
+    headlined: bool = True  # in the headline or named throughout, not only as the lead's background
 
 
 class ArticleRef(BaseModel):

@@ -16,6 +16,12 @@ central or they meet in a sentence. A single passing mention deep in a long piec
 the travel ban, which ...") is not coverage, however central the rest of the rule is: that
 is the Grammy piece in a travel-ban count, or the Brexit piece that names Le Pen once.
 Calibrated on the 2016-17 news corpus (docs/detectors.md, "Relevance").
+
+An article is *headlined* on the rule's story when one of its requirements is in the
+headline, or each is named in ``THROUGHOUT`` sentences or more. One that names it only in the lead,
+once or twice, is mostly background there ("... since Russia annexed Crimea in 2014"): an
+``any`` rule does not forward it and a threshold needs one headlined article among its count
+(round 5's held-out readers: a threshold of three pieces that each recall Crimea in a line).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ TOGETHER = 0.15
 SUPPORT = 0.15
 APART = 0.45  # the most an actor never named beside the rule's story scores (below cast.SALIENT)
 BODIED = 3  # body sentences from which an actor the body never names is a headline artefact
+THROUGHOUT = 4  # sentences naming a requirement for an article without it in the headline to be about it
 CAST_MAX = 6  # other actors of an article remembered for new_actor, most salient first
 LEADING = frozenset(range(LEAD + 1))  # the headline (0) and the lead
 
@@ -44,6 +51,7 @@ class Relevance:
     score: float
     why: str
     central: bool = True  # most requirements in the headline or the lead: the article is about them
+    headlined: bool = True  # a requirement in the headline or named throughout: not background
 
 
 def level_of(spec: MatchSpec) -> float:
@@ -100,7 +108,9 @@ def relevance(item: Annotated, spec: MatchSpec) -> Relevance:
     score = min(1.0, score)
     placed = sum(bool(s & LEADING) for _, s in groups)
     central = 2 * placed > len(groups)
-    return Relevance(round(score, 3), _why(scored, together), central)
+    headlined = (not item.article.title.strip() or any(0 in s for _, s in groups)
+                 or all(len(s) >= THROUGHOUT for _, s in groups))
+    return Relevance(round(score, 3), _why(scored, together), central, headlined)
 
 
 def _why(scored: list[tuple[tuple[float, str], str]], together: bool) -> str:

@@ -11,8 +11,9 @@ A lone article may still be on the story, in words the rule does not list (a bli
 piece under a rule on storms says "snow" and "flights"). So the story decides: a lone
 article counts once another article of the story shares its subject (``supports``: uncommon
 words of both leads, the rule's own words left out, weigh ``SUPPORT`` or more), and until
-then it is held (``monitor.detect.state.StoryState``). A rule with fewer than two terms
-(one actor, or one keyword in its forms) has no lone article: every match names all it has.
+then it is held (``monitor.detect.state.StoryState``). A rule with one term (one actor, or
+keywords that are forms of one phrase) and a description of fewer than two uncommon words
+has no lone article: every match names all the rule has.
 """
 
 from __future__ import annotations
@@ -23,18 +24,20 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
+from monitor.annotate.terms import singular
 from monitor.model import Annotated
 from monitor.rules.schema import Rule
 
 COMMON_ZIPF = 5.5  # a description word this frequent in English ("said", "year") says nothing
 LEAD_WORDS = 60  # the words of an article's opening compared for support
 SUPPORT = 2.5  # shared uncommon words (each up to 1) for one article to support another
-STEM = 5  # words sharing their first STEM letters are forms of one ("headscarf", "headscarves")
+STEM = 6  # longer words sharing their first STEM letters are forms of one ("headscarf", "headscarves")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 def _stem(word: str) -> str:
-    return word[:STEM] if len(word) > STEM else word
+    word = singular(word)
+    return word[:STEM] if len(word) > STEM + 1 else word
 
 
 def _words(text: str) -> list[str]:
@@ -76,7 +79,7 @@ def lone(item: Annotated, rule: Rule) -> bool:
     if spec.all or not item.terms:
         return False  # a feed rule follows every article; without terms nothing can tell
     description, terms = _topic(rule.description, _phrases(rule))
-    if terms < 2:
+    if terms < 2 and len(description) < 2:
         return False
     found = [a.replace("-", " ") for a in spec.actors + spec.any_actors if a in item.actors]
     found += [k for k in spec.keywords + spec.all_keywords if k in item.keywords]

@@ -127,10 +127,12 @@ def test_what_makes_an_article_lone(keywords: tuple[str, ...], terms: tuple[str,
     assert lone(_item(keywords, terms), REEF_RULE) is is_lone
 
 
-def test_a_rule_with_one_term_has_no_lone_article() -> None:
-    one = Rule("p", MatchSpec(keywords=("headscarf", "headscarves")), description="The court's ruling")
-    assert not lone(_item(("headscarves",), ("court", "ruling")), one)
+def test_a_rule_with_one_term_and_next_to_no_description_has_no_lone_article() -> None:
+    one = Rule("p", MatchSpec(keywords=("headscarf", "headscarves")), description="The headscarf ruling")
     assert not lone(_item(("headscarves",), ("fashion",)), one)
+    described = Rule("q", one.match, description="The court's ruling on headscarves at work")
+    assert lone(_item(("headscarves",), ("fashion",)), described)
+    assert not lone(_item(("headscarves",), ("fashion", "court")), described)
     feed = Rule("f", MatchSpec(all=True), description="Everything")
     assert not lone(_item((), ("fashion",)), feed)
 
@@ -154,11 +156,12 @@ def test_a_copy_does_not_support_its_original() -> None:
     assert state.held == {"a", "a2"} and state.count(0, 100) == 0
 
 
-def test_lone_and_central_survive_the_state_codec_and_the_match_record() -> None:
-    e = Event(at=1.0, id="x", title="t", lone=True)
-    assert Event.from_json(e.to_json()) == e
+def test_lone_central_and_headlined_survive_the_state_codec_and_the_match_record() -> None:
+    for e in (Event(at=1.0, id="x", title="t", lone=True), Event(at=1.0, id="x", title="t", headlined=False)):
+        assert Event.from_json(e.to_json()) == e
     assert not Event.from_json(Event(at=1.0, id="y", title="t").to_json()).lone
     item = _item(("bleaching",), ("school",))
-    match = Match("coral-reef", item, 0.9, "in the headline", (), central=False, lone=True)
+    match = Match("coral-reef", item, 0.9, "in the lead", (), central=False, lone=True, headlined=False)
     record = decode(encode_match(match, Origin(0, 7)))
-    assert record.match.lone and not record.match.central  # type: ignore[union-attr]
+    got = record.match  # type: ignore[union-attr]
+    assert got.lone and not got.central and not got.headlined

@@ -135,10 +135,10 @@ def _token_items(tokens: Iterable[Token]) -> Iterable[tuple[str, str]]:
         if t.sentence_start:
             yield "", "PUNCT"
         low = t.text.lower()
-        yield (_singular(low), "NOUN") if _keep(low) else (t.key, "X")
+        yield (singular(low), "NOUN") if _keep(low) else (t.key, "X")
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """Plural to singular only ('sanctions' -> 'sanction'): shown to people as it is."""
     if len(word) <= 3 or word.endswith(("ss", "us", "is")):
         return word

@@ -5,7 +5,8 @@ rule's requirements in the headline or the lead) is counted as ``any:off_story``
 forwarded: a health-bill piece with a one-line jibe about tax returns is no tax-returns news.
 An article that names one of the rule's words and nothing else of its topic, and that no
 article of the story supports (``StoryState.held``, ``monitor.topic``), is ``any:off_topic``:
-"bleach" in a court report under a rule on coral bleaching.
+"bleach" in a court report under a rule on coral bleaching. One that names the story only
+in its lead, as background (``Event.headlined``, ``monitor.relevance``), is ``any:background``.
 
 An article whose lead (its first ``LEAD_TERMS`` terms, headline first) adds fewer than
 ``MIN_NEW`` words that say something (``monitor.detect.content``: rare in English, not the
@@ -27,7 +28,7 @@ from monitor.detect.features import features
 from monitor.detect.state import Event, StoryState
 from monitor.rules.schema import Rule
 
-OFF_STORY, OFF_TOPIC, REPEAT = "off_story", "off_topic", "repeat"
+OFF_STORY, OFF_TOPIC, BACKGROUND, REPEAT = "off_story", "off_topic", "background", "repeat"
 LEAD_TERMS = 20  # the headline and lead of an article, in terms
 MIN_NEW = 2  # words an article's lead must add to the story's recent articles
 RECENT = 2 * 86400.0  # what the story said in the last two days
@@ -52,6 +53,9 @@ class AnyDetector:
             return []
         if event.id in state.held:  # one of the rule's words, in another sense or story
             self._count(OFF_TOPIC)
+            return []
+        if not event.headlined:  # the story only recalled in the lead of a piece on something else
+            self._count(BACKGROUND)
             return []
         if not cooled(state, self.kind, event.at, rule.any.min_interval.total_seconds()):
             slot = state.slot(self.kind)

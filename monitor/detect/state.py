@@ -30,6 +30,7 @@ class Event:
     copy_of: str | None = None  # a syndicated copy of this earlier article (monitor.detect.copies)
     central: bool = True  # most requirements of the rule in its headline or lead (``monitor.relevance``)
     lone: bool = False  # names one term of the rule and nothing else of its topic (``monitor.topic``)
+    headlined: bool = True  # the rule's story in its headline or throughout (``monitor.relevance``)
 
     @classmethod
     def of(cls, item: Annotated, match: Match | None = None) -> Event:
@@ -40,6 +41,7 @@ class Event:
             keywords=tuple(sorted(item.keywords)),
             why=match.why if match else "", cast=match.cast if match else (),
             central=match.central if match else True, lone=match.lone if match else False,
+            headlined=match.headlined if match else True,
         )
 
     def salience(self, actor: str) -> float:
@@ -51,6 +53,8 @@ class Event:
     def to_json(self) -> list[Any]:
         row = [self.at, self.id, self.title, self.source, self.url, [list(p) for p in self.actors],
                list(self.terms), list(self.keywords), self.why, [list(c) for c in self.cast]]
+        if not self.headlined:
+            return [*row, self.copy_of, self.central, self.lone, False]
         if self.lone:
             return [*row, self.copy_of, self.central, True]
         if not self.central:
@@ -64,9 +68,10 @@ class Event:
         copy_of = data[10] if len(data) > 10 else None
         central = bool(data[11]) if len(data) > 11 else True
         lone = bool(data[12]) if len(data) > 12 else False
+        headlined = bool(data[13]) if len(data) > 13 else True
         pairs = tuple((a, b) for a, b in actors)
         return cls(at, id_, title, source, url, pairs, tuple(terms), tuple(keywords), why,
-                   tuple((a, float(s), q) for a, s, q in cast), copy_of, central, lone)
+                   tuple((a, float(s), q) for a, s, q in cast), copy_of, central, lone, headlined)
 
 
 @dataclass

@@ -156,7 +156,11 @@ def _news_fresh(rule: Rule, state: StoryState, event: Event, now: float) -> bool
 
 
 def _central(events: list[Event], count: int) -> bool:
-    """Enough of the distinct articles carry the rule's story centrally (copies count once)."""
+    """Enough of the distinct articles carry the rule's story centrally (copies count once),
+    and one has it in its headline or throughout: a count of pieces that each recall the
+    story in a line of their lead is background, not coverage."""
+    if not any(e.headlined for e in events):
+        return False
     need, central = max(1, math.ceil(count * CENTRAL_SHARE)), set()
     for e in events:
         if e.central:

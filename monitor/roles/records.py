@@ -95,6 +95,7 @@ def encode_match(match: Match, origin: Origin) -> bytes:
         "actors": dict(item.actors), "keywords": sorted(item.keywords), "terms": list(item.terms),
         "nlp": item.nlp, "relevance": match.relevance, "why": match.why,
         "cast": [list(c) for c in match.cast], "central": match.central, "lone": match.lone,
+        "headlined": match.headlined,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -161,7 +162,8 @@ def _match(data: Mapping[str, Any]) -> MatchRecord:
                      nlp=bool(data.get("nlp", False)), fingerprint=_fingerprint(data))
     cast = tuple((str(i), float(s), str(q)) for i, s, q in data.get("cast", ()))
     match = Match(str(data["rule"]), item, float(data.get("relevance", 1.0)), str(data.get("why", "")), cast,
-                  bool(data.get("central", True)), bool(data.get("lone", False)))
+                  bool(data.get("central", True)), bool(data.get("lone", False)),
+                  bool(data.get("headlined", True)))
     return MatchRecord(match, _origin(data))
 
 
