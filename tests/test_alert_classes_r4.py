@@ -48,9 +48,10 @@ ACTORS = {
     "peru": ActorDef("peru", "Peru", ("Peru", "Lima")),
     "philippines": ActorDef("philippines", "Philippines", ("Philippines", "Manila", "Leila de Lima")),
     "tollway": ActorDef("tollway", "Tollway", ("Tollway", "Bram Jones")),
+    "okoro": ActorDef("okoro", "Tamsin Okoro, health minister", ("Tamsin Okoro", "Okoro", "Health Minister")),
 }
 ALIASES = RuleSet(actors=ACTORS, rules=(
-    Rule("r", MatchSpec(any_actors=("peru", "philippines", "tollway"), keywords=("arrest",))),
+    Rule("r", MatchSpec(any_actors=("peru", "philippines", "tollway", "okoro"), keywords=("arrest",))),
 ))
 
 
@@ -61,7 +62,7 @@ def ruler_nlp() -> Any:
     ruler = nlp.add_pipe("entity_ruler", name="ner")
     ruler.add_patterns([{"label": "PERSON", "pattern": p} for p in
                         ("Leila de Lima", "De Lima", "Marta Jones", "Bram Jones", "Ines Jones",
-                         "Tollway Files")])
+                         "Tollway Files", "Sam Okoro", "Tamsin Okoro", "Okoro")])
     return nlp
 
 
@@ -82,6 +83,11 @@ def _actors(nlp: Any, body: str) -> set[str]:
     ("Marta Jones filed the suit after her arrest. Jones later settled, and Jones moved away.",
      set(), {"tollway"}),
     ("Bram Jones resigned after the arrest. Jones had led the board since 2010.", {"tollway"}, set()),
+    # a surname the rule lists itself ("Harris" beside "Simon Harris"), of another person here
+    ("The columnist Sam Okoro wrote on the arrest. Okoro said the police had waited. Okoro left.",
+     set(), {"okoro"}),
+    ("Tamsin Okoro asked about the arrest. Okoro said the police had waited.", {"okoro"}, set()),
+    ("Okoro said the arrest would be reviewed by the board.", {"okoro"}, set()),
 ])
 def test_an_alias_inside_a_longer_name_is_not_that_actor(ruler_nlp: Any, body: str, present: set[str],
                                                          absent: set[str]) -> None:

@@ -48,8 +48,14 @@ def surname_of_another(
 ) -> bool:
     """A bare surname ("Jones") in a text that names another person of that surname in full
     ("Paula Jones") and never the actor's own full name: news names a person in full first,
-    then by surname, so the surname is hers."""
-    if not hit.surname or any(h.actor == hit.actor and not h.surname for h in hits):
+    then by surname, so the surname is hers. A surname the rule lists as an alias of its own
+    ("Harris" beside "Simon Harris") is one too: a piece on Sam Harris is not about Simon."""
+    surnames = own_surnames(aliases)
+
+    def bare(h: AliasHit) -> bool:
+        return h.surname or (h.actor == hit.actor and text[h.start : h.end] in surnames)
+
+    if not bare(hit) or any(h.actor == hit.actor and not bare(h) for h in hits):
         return False
     surname = ascii_fold(text[hit.start : hit.end])
     for label, _, _, found in entities:
@@ -59,6 +65,12 @@ def surname_of_another(
                 _same_person(name, a) for a in aliases):
             return True
     return False
+
+
+def own_surnames(aliases: Sequence[str]) -> frozenset[str]:
+    """One-word aliases that end another alias of the actor: "Harris" of "Simon Harris"."""
+    lasts = {a.split()[-1] for a in aliases if len(a.split()) > 1}
+    return frozenset(a for a in aliases if " " not in a.strip() and a in lasts and not a.isupper())
 
 
 def hit_text(hit: AliasHit, text: str, start: int) -> str:
