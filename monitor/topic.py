@@ -2,9 +2,9 @@
 
 A keyword-led rule meets "bleaching" in a piece on cleaning bathroom bins, "Grand Slam" in
 a rugby headline, "drug testing" in a piece on benefit claimants. Such an article names
-**one** of the rule's terms and nothing else of its topic: it is *lone* (``lone``). An
-article is not lone when it names two of the rule's terms (two actors, an actor and a
-keyword, two keywords that are not forms of one word), or one of them and an uncommon word
+**one** of the rule's keywords and nothing else of its topic: it is *lone* (``lone``). An
+article is not lone when it names one of the rule's actors (a name, not a word with other
+senses), two of its keywords that are not forms of one word, or one and an uncommon word
 of the rule's ``description`` ("coral", "scientists" for the Great Barrier Reef).
 
 A lone article may still be on the story, in words the rule does not list (a blizzard
@@ -81,8 +81,9 @@ def lone(item: Annotated, rule: Rule) -> bool:
     description, terms = _topic(rule.description, _phrases(rule))
     if terms < 2 and len(description) < 2:
         return False
-    found = [a.replace("-", " ") for a in spec.actors + spec.any_actors if a in item.actors]
-    found += [k for k in spec.keywords + spec.all_keywords if k in item.keywords]
+    if any(a in item.actors for a in spec.actors + spec.any_actors):
+        return False  # a name the model and the alias table agree on: not a word in another sense
+    found = [k for k in spec.keywords + spec.all_keywords if k in item.keywords]
     if _concepts(found) >= 2:
         return False
     said = {_stem(w) for t in item.terms if " " not in t for w in (t,)}
