@@ -18,7 +18,8 @@ is the Grammy piece in a travel-ban count, or the Brexit piece that names Le Pen
 Calibrated on the 2016-17 news corpus (docs/detectors.md, "Relevance").
 
 An article is *headlined* on the rule's story when one of its requirements is in the
-headline, or each is named in ``THROUGHOUT`` sentences or more. One that names it only in the lead,
+headline, or each is named in ``THROUGHOUT`` sentences or more, or the whole body is a lead
+(a brief of ``LEAD`` sentences or fewer). One that names it only in the lead,
 once or twice, is mostly background there ("... since Russia annexed Crimea in 2014"): an
 ``any`` rule does not forward it and a threshold needs one headlined article among its count
 (round 5's held-out readers: a threshold of three pieces that each recall Crimea in a line).
@@ -108,8 +109,8 @@ def relevance(item: Annotated, spec: MatchSpec) -> Relevance:
     score = min(1.0, score)
     placed = sum(bool(s & LEADING) for _, s in groups)
     central = 2 * placed > len(groups)
-    headlined = (not item.article.title.strip() or any(0 in s for _, s in groups)
-                 or all(len(s) >= THROUGHOUT for _, s in groups))
+    headlined = (not item.article.title.strip() or item.where.sentences <= LEAD
+                 or any(0 in s for _, s in groups) or all(len(s) >= THROUGHOUT for _, s in groups))
     return Relevance(round(score, 3), _why(scored, together), central, headlined)
 
 

@@ -42,17 +42,24 @@ rules:
 BACKGROUND = [
     ("Foreign ministers discuss the river treaty",
      "The ministers met as relations stay tense over Vardania, annexed by Kestria six years ago. "
-     "They agreed to share the river's water through the dry months and to meet again in June."),
+     "They agreed to share the river's water through the dry months and to meet again in June. "
+     "Farmers downstream had asked for the deal for years. The treaty goes to both parliaments. "
+     "Engineers will measure the flow at three dams."),
     ("Conscripts train in the northern forests",
      "Young recruits prepare for winter drills, a year after sanctions over annexed Vardania began. "
-     "Each unit spends three weeks in tents, and officers say morale is high."),
+     "Each unit spends three weeks in tents, and officers say morale is high. "
+     "The drills end with a march across the frozen lake. Families may visit at the weekend. "
+     "The army plans to double the intake next year."),
     ("Assembly keeps its rules on delegations",
      "The assembly suspended the delegation's votes after Vardania was annexed, and the rules stay. "
-     "A committee will review the procedure next year."),
+     "A committee will review the procedure next year. Members debated the budget for three hours. "
+     "The speaker closed the session early. The next sitting is in September."),
 ]
 ABOUT = ("Vardania marks six years since annexation",
          "Crowds gathered in the Vardania capital as the annexation anniversary brought new sanctions. "
-     "Exiled leaders called on foreign governments to refuse visits to the peninsula.")
+     "Exiled leaders called on foreign governments to refuse visits to the peninsula. "
+     "Police closed the main square for the afternoon. Shops stayed shut along the river road. "
+     "Organisers said the march would be repeated next year.")
 
 
 def _run(tmp_path: Path, pieces: list[tuple[str, str]]) -> list[tuple[str, str, list[str]]]:
@@ -74,3 +81,9 @@ def test_one_article_headlined_on_the_story_makes_the_count_and_is_the_one_forwa
     got = _run(tmp_path, [*BACKGROUND[:2], ABOUT])
     assert ("vardania-status", "threshold", ["a0", "a1", "a2"]) in got, got
     assert [ids for rule, kind, ids in got if kind == "any"] == [["a2"]], got
+
+
+def test_a_brief_whose_whole_body_is_its_lead_is_about_what_it_names(tmp_path: Path) -> None:
+    brief = ("Ministers meet on Friday", "Talks will cover sanctions on annexed Vardania.")
+    got = _run(tmp_path, [brief])
+    assert got == [("vardania-every-article", "any", ["a0"])], got
