@@ -169,14 +169,15 @@ def _headline_phrases(corpus_pairs: set[tuple[str, str]]) -> list[str]:
 
 def rule(rid: str, *, keywords: list[str] = (), actors: list[str] = (),  # type: ignore[assignment]
          count: int = 2, window: str = "1h", cooldown: str = "1h", detect: tuple[str, ...] = ("threshold",),
-         ) -> dict[str, object]:
+         description: str | None = None) -> dict[str, object]:
     match: dict[str, object] = {}
     if actors:
         match["actors"] = list(actors)
     if keywords:
         match["keywords"] = list(keywords)
     out: dict[str, object] = {
-        "id": rid, "description": f"benchmark rule {rid}", "match": match,
+        "id": rid, "description": f"benchmark rule {rid}" if description is None else description,
+        "match": match,
         "threshold": {"count": count, "window": window}, "detect": list(detect),
         "cooldown": cooldown, "severity": "info", "notify": {"slack": {"channel": CHANNEL}},
     }

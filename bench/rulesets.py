@@ -37,7 +37,10 @@ def build(docs: list[Doc], directory: Path) -> dict[str, Any]:
     profile = rulegen.Profile.of(docs)
     actors, every = rulegen.every_rules(profile)
     rulegen.write(paths["every"], actors, every)
-    probe = rulegen.rule("latency-probe", keywords=[PROBE_WORD], detect=("any",), cooldown="1s")
+    # one word and no description: every probe is the rule's whole topic (a description's
+    # words the probe lacks would hold it as a lone article, monitor/topic.py)
+    probe = rulegen.rule("latency-probe", keywords=[PROBE_WORD], detect=("any",), cooldown="1s",
+                         description="")
     rulegen.write(paths["latency"], actors, [*every, probe])
     fh_actors, firehose = rulegen.firehose_rules(profile)
     rulegen.write(paths["firehose"], fh_actors, firehose)
