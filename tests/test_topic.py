@@ -165,3 +165,21 @@ def test_lone_central_and_headlined_survive_the_state_codec_and_the_match_record
     record = decode(encode_match(match, Origin(0, 7)))
     got = record.match  # type: ignore[union-attr]
     assert got.lone and not got.central and not got.headlined
+
+
+def test_an_event_keeps_only_the_opening_terms_its_rule_reads() -> None:
+    """Grouping and topic support read an article's opening; shift and any read every term."""
+    from dataclasses import replace
+
+    from builders import item, ruleset
+
+    from monitor.detect.engine import OPENING_TERMS, Engine
+
+    terms = tuple(f"word{i}" for i in range(200))
+    counted = Rule("count", MatchSpec(actors=("a",), keywords=("strike",)), detect=("threshold",))
+    forwarded = replace(counted, id="every", detect=("any",))
+    engine = Engine(ruleset(counted, forwarded))
+    it = item("x", 0, terms=terms)
+    engine.process([Match("count", it), Match("every", it)])
+    kept = {rule: len(e.terms) for (rule, _), state in engine.states.items() for e in state}
+    assert kept == {"count": OPENING_TERMS, "every": 200}
