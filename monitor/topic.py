@@ -11,9 +11,10 @@ A lone article may still be on the story, in words the rule does not list (a bli
 piece under a rule on storms says "snow" and "flights"). So the story decides: a lone
 article counts once another article of the story shares its subject (``supports``: uncommon
 words of both leads, the rule's own words left out, weigh ``SUPPORT`` or more), and until
-then it is held (``monitor.detect.state.StoryState``). A rule with one term (one actor, or
-keywords that are forms of one phrase) and a description of fewer than two uncommon words
-has no lone article: every match names all the rule has.
+then it is held (``monitor.detect.state.StoryState``). A rule with one term (keywords that
+are forms of one phrase) and a description of fewer than two rare words (Zipf below
+``RARE_ZIPF``: "scientist", "storm", not "story", "build") has no lone article: every match
+names all the rule has.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from monitor.model import Annotated
 from monitor.rules.schema import Rule
 
 COMMON_ZIPF = 5.5  # a description word this frequent in English ("said", "year") says nothing
+RARE_ZIPF = 5.0  # description words rarer than this name a topic ("scientist", "storm"; not "story")
 LEAD_WORDS = 60  # the words of an article's opening compared for support
 SUPPORT = 2.5  # shared uncommon words (each up to 1) for one article to support another
 STEM = 6  # longer words sharing their first STEM letters are forms of one ("headscarf", "headscarves")
@@ -58,14 +60,13 @@ def _concepts(phrases: Iterable[str]) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _topic(description: str, phrases: tuple[str, ...]) -> tuple[frozenset[str], int]:
-    """(uncommon description words, as stems, that are not the rule's own; the rule's term count)."""
+def _topic(description: str, phrases: tuple[str, ...]) -> tuple[frozenset[str], int, int]:
+    """(uncommon description words, as stems, that are not the rule's own; how many of them
+    are rare; the rule's term count)."""
     own = {_stem(w) for p in phrases for w in _words(p)}
-    words = frozenset(
-        _stem(w) for w in _words(description)
-        if _stem(w) not in own and zipf_frequency(w, "en") < COMMON_ZIPF
-    )
-    return words, _concepts(phrases)
+    freq = {_stem(w): zipf_frequency(singular(w), "en") for w in _words(description) if _stem(w) not in own}
+    words = frozenset(w for w, f in freq.items() if f < COMMON_ZIPF)
+    return words, sum(f < RARE_ZIPF for f in freq.values()), _concepts(phrases)
 
 
 def _phrases(rule: Rule) -> tuple[str, ...]:
@@ -78,9 +79,9 @@ def lone(item: Annotated, rule: Rule) -> bool:
     spec = rule.match
     if spec.all or not item.terms:
         return False  # a feed rule follows every article; without terms nothing can tell
-    description, terms = _topic(rule.description, _phrases(rule))
-    if terms < 2 and len(description) < 2:
-        return False
+    description, rare, terms = _topic(rule.description, _phrases(rule))
+    if terms < 2 and rare < 2:
+        return False  # "Any story where bitcoin builds up": the keyword is the whole topic
     if any(a in item.actors for a in spec.actors + spec.any_actors):
         return False  # a name the model and the alias table agree on: not a word in another sense
     found = [k for k in spec.keywords + spec.all_keywords if k in item.keywords]

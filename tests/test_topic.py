@@ -130,8 +130,10 @@ def test_what_makes_an_article_lone(keywords: tuple[str, ...], terms: tuple[str,
 def test_a_rule_with_one_term_and_next_to_no_description_has_no_lone_article() -> None:
     one = Rule("p", MatchSpec(keywords=("headscarf", "headscarves")), description="The headscarf ruling")
     assert not lone(_item(("headscarves",), ("fashion",)), one)
-    described = Rule("q", one.match, description="The court's ruling on headscarves at work")
-    assert lone(_item(("headscarves",), ("fashion",)), described)
+    framed = Rule("b", one.match, description="Any story where headscarves build up")  # no topic words
+    assert not lone(_item(("headscarves",), ("fashion",)), framed)
+    described = Rule("q", one.match, description="The court's ruling that employers may ban headscarves")
+    assert lone(_item(("headscarves",), ("fashion",)), described)  # "ruling", "employers" are rare
     assert not lone(_item(("headscarves",), ("fashion", "court")), described)
     feed = Rule("f", MatchSpec(all=True), description="Everything")
     assert not lone(_item((), ("fashion",)), feed)
