@@ -17,7 +17,7 @@ from test_detectors import actor_rule
 
 from monitor.detect.engine import Engine
 from monitor.model import Annotated, Match
-from monitor.rules.schema import Rule, Threshold
+from monitor.rules.schema import MatchSpec, Rule, Threshold
 
 
 def _rule() -> Rule:
@@ -48,3 +48,30 @@ def test_a_name_an_earlier_message_showed_is_not_new(titles: tuple[str, str], to
     shown = [c.term for a in later if a.changes for c in a.changes.new_actors]
     assert shown == (["Ada Okafor"] if told else []), later
     assert engine.counters["new_actor:already_told"] == (0 if told else 1)
+
+
+def _fuller_name_run(aliases: tuple[str, ...], newcomer: tuple[str, str]) -> list[str]:
+    from monitor.rules.schema import ActorDef, RuleSet
+
+    r = replace(actor_rule(), match=MatchSpec(any_actors=("a",), keywords=("strike",)))
+    rs = RuleSet(actors={"a": ActorDef("a", aliases[0], aliases)}, rules=(r,))
+    engine = Engine(rs)
+    for i, h in enumerate((0, 10, 20, 30)):
+        engine.process([Match(r.id, item(f"o{i}", h, actors=("a",), story_id="s"))])
+    alerts = []
+    for i, h in enumerate((40, 41)):
+        it = Annotated(article(f"n{i}", h, story_id="s"), {"a": aliases[0], newcomer[0]: newcomer[1]},
+                       frozenset({"strike"}))
+        alerts += engine.process([Match(r.id, it, cast=((newcomer[0], 1.0, f"{newcomer[1]} spoke."),))])
+    return [c.term for a in alerts if a.changes for c in a.changes.new_actors]
+
+
+@pytest.mark.parametrize(("aliases", "newcomer", "shown"), [
+    pytest.param(("Vardania", "Kestrel"), ("person:kestrel", "Ivo Kestrel"), [],
+                 id="the-fuller-name-of-a-one-word-alias-is-the-rule's-actor"),
+    pytest.param(("Mara Kestrel", "Kestrel"), ("person:kestrel", "Ivo Kestrel"), ["Ivo Kestrel"],
+                 id="another-person-of-the-actor's-surname-is-new"),
+])
+def test_a_rule_actor_named_in_full_is_not_new(aliases: tuple[str, ...], newcomer: tuple[str, str],
+                                               shown: list[str]) -> None:
+    assert _fuller_name_run(aliases, newcomer) == shown

@@ -57,7 +57,7 @@ class Engine:
     ) -> None:
         self.counters: Counter[str] = Counter()
         self.feed = FeedBoard(FeedTracker(feed))
-        self.detectors = kinds.build(kinds.Wiring(self.feed, self.counters, self.elsewhere))
+        self.detectors = kinds.build(kinds.Wiring(self.feed, self.counters, self.elsewhere, self._aliases))
         self.merger = MomentMerger(moments, self.counters) if moments is not None else None
         self.moments = Moments()
         self.notices: list[FeedNotice] = []  # feed status changes not yet taken by the pipeline
@@ -86,6 +86,10 @@ class Engine:
             self.stories.forget_rule(rid)
         self._delta.dropped_rules |= dropped
         return dropped
+
+    def _aliases(self, actor: str) -> tuple[str, ...]:
+        found = self.ruleset.actors.get(actor)
+        return (found.name, *found.aliases) if found is not None else ()
 
     def observe_feed(self, articles: Iterable[Article]) -> None:
         """Count every decoded article, matched or not, toward the feed's rate.

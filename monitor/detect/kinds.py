@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from monitor.detect.anyarticle import AnyDetector
 from monitor.detect.base import Detector
-from monitor.detect.newactor import Elsewhere, NewActorDetector
+from monitor.detect.newactor import Aliases, Elsewhere, NewActorDetector
 from monitor.detect.shift import ShiftDetector
 from monitor.detect.silence import FeedBoard, SilenceDetector
 from monitor.detect.spike import SpikeDetector
@@ -30,6 +30,7 @@ class Wiring:
     feed: FeedBoard
     counters: Counter[str]
     elsewhere: Elsewhere | None = None
+    aliases: Aliases | None = None  # a rule actor's names in the rule files
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "threshold": Kind(lambda w: ThresholdDetector(w.counters)),
     "spike": Kind(lambda w: SpikeDetector(w.feed, w.counters)),
-    "new_actor": Kind(lambda w: NewActorDetector(w.counters, w.elsewhere)),
+    "new_actor": Kind(lambda w: NewActorDetector(w.counters, w.elsewhere, w.aliases)),
     "shift": Kind(lambda w: ShiftDetector(w.counters)),
     "silence": Kind(lambda w: SilenceDetector(w.feed, w.counters), moment=False),
     "any": Kind(lambda w: AnyDetector(w.counters), instant=True),  # a forwarded article goes at once

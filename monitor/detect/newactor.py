@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from monitor.detect import cast as newcomers
@@ -48,6 +48,7 @@ from monitor.rules.schema import Rule
 
 # (this story, actor ids, since, until) -> articles of the feed's other stories naming each
 Elsewhere = Callable[[StoryState, set[str], float, float], Mapping[str, int]]
+Aliases = Callable[[str], tuple[str, ...]]  # a rule actor's name and aliases
 MAX_LISTED = 3  # actors named in one alert, most salient first; the rest are counted
 SEEN_MAX = 600  # actors remembered per story over its life
 UNRANKED = 0.05  # salience of a mention outside an article's most salient actors
@@ -58,9 +59,11 @@ class NewActorDetector:
 
     kind = "new_actor"
 
-    def __init__(self, counters: Counter[str] | None = None, elsewhere: Elsewhere | None = None) -> None:
+    def __init__(self, counters: Counter[str] | None = None, elsewhere: Elsewhere | None = None,
+                 aliases: Aliases | None = None) -> None:
         self.counters = counters  # candidates not announced, by reason (``detect/cast.py``)
         self.elsewhere = elsewhere  # the rest of the feed: how many of its articles name an actor
+        self.aliases = aliases  # the rule's own actors' names: "Erdogan" in "Recep Tayyip Erdogan"
 
     def observe(self, rule: Rule, state: StoryState, event: Event, now: float) -> list[Signal]:
         p = rule.new_actor
@@ -76,7 +79,7 @@ class NewActorDetector:
             return []
         recent = state.counted(now - recent_s, now)
         before = {a: v[2] for a, v in seen.items() if float(v[0]) <= now - recent_s}
-        new = _candidates(rule, baseline, recent, before, set(announced))
+        new = _candidates(rule, baseline, recent, before, set(announced), self._own_names(rule))
         new = self._keep(slot, new, now, recent_s + baseline_s, self._contexts(rule, state, new, now))
         new = self._untold(state, new, now)
         if not new:
@@ -131,6 +134,19 @@ class NewActorDetector:
     def tick(self, rule: Rule, state: StoryState, now: float) -> list[Signal]:
         return []  # an actor walks in with an article, never with the clock
 
+    def _own_names(self, rule: Rule) -> list[str]:
+        """The rule's actors as the rule files name them, so that NER's fuller form of one is
+        not new ("Recep Tayyip Erdogan" for an actor with the alias "Erdogan"). A one-word alias
+        that ends a fuller one ("Trump" of "Donald Trump") stays out: "Ivanka Trump" is new."""
+        if self.aliases is None:
+            return []
+        out = []
+        for actor in (*rule.match.actors, *rule.match.any_actors):
+            names = self.aliases(actor)
+            lasts = {n.split()[-1] for n in names if len(n.split()) > 1}
+            out += [n for n in names if len(n.split()) > 1 or n not in lasts]
+        return out
+
 
 def _in_title(name: str, event: Event) -> bool:
     """The actor's surname (a name's last word) is a word of the article's headline."""
@@ -139,12 +155,12 @@ def _in_title(name: str, event: Event) -> bool:
 
 
 def _candidates(rule: Rule, baseline: list[Event], recent: list[Event], before: dict[str, str],
-                announced: set[str]) -> dict[str, list[Event]]:
+                announced: set[str], own_names: Sequence[str] = ()) -> dict[str, list[Event]]:
     """Recent actors in ``min_articles`` articles whom the story, the rule and its keywords never named."""
     cast = {a: n for e in baseline for a, n in story_actors(e)}
     own = set(rule.match.actors) | set(rule.match.any_actors)
     known = set(cast) | announced | set(before) | own
-    names = KnownNames([*cast.values(), *before.values(),
+    names = KnownNames([*cast.values(), *before.values(), *own_names,
                          *(n for e in recent for a, n in e.actors if a in own)])
     terms = {name_tokens(k) for k in (*rule.match.keywords, *rule.match.all_keywords)}
     carriers = _carriers(recent, {a for e in recent for a, _ in story_actors(e)} - known)
