@@ -32,6 +32,7 @@ from monitor.rules.schema import Rule
 COMMON_ZIPF = 5.5  # a description word this frequent in English ("said", "year") says nothing
 RARE_ZIPF = 5.0  # description words rarer than this name a topic ("scientist", "storm"; not "story")
 LEAD_WORDS = 60  # the words of an article's opening compared for support
+OPENING_TERMS = 120  # terms kept of an article for a rule that reads only its opening
 SUPPORT = 2.5  # shared uncommon words (each up to 1) for one article to support another
 STEM = 6  # longer words sharing their first STEM letters are forms of one ("headscarf", "headscarves")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -89,6 +90,12 @@ def lone(item: Annotated, rule: Rule) -> bool:
         return False
     said = {_stem(w) for t in item.terms if " " not in t for w in (t,)}
     return not (description & said)
+
+
+def reads_all_terms(rule: Rule) -> bool:
+    """A framing shift, the any repeat check and feed grouping read every term an article has;
+    other rules read its opening (grouping's first terms, ``lead_words``): ``OPENING_TERMS``."""
+    return rule.match.all or "shift" in rule.detect or "any" in rule.detect
 
 
 def lead_words(terms: Iterable[str], own: frozenset[str]) -> frozenset[str]:

@@ -175,7 +175,8 @@ def test_an_event_keeps_only_the_opening_terms_its_rule_reads() -> None:
 
     from builders import item, ruleset
 
-    from monitor.detect.engine import OPENING_TERMS, Engine
+    from monitor.detect.engine import Engine
+    from monitor.topic import OPENING_TERMS
 
     terms = tuple(f"word{i}" for i in range(200))
     counted = Rule("count", MatchSpec(actors=("a",), keywords=("strike",)), detect=("threshold",))
@@ -185,3 +186,11 @@ def test_an_event_keeps_only_the_opening_terms_its_rule_reads() -> None:
     engine.process([Match("count", it), Match("every", it)])
     kept = {rule: len(e.terms) for (rule, _), state in engine.states.items() for e in state}
     assert kept == {"count": OPENING_TERMS, "every": 200}
+
+
+def test_a_match_record_ships_the_terms_its_rule_reads() -> None:
+    terms = tuple(f"word{i}" for i in range(200))
+    match = Match("r", _item(("bleaching",), terms))
+    opening = decode(encode_match(match, Origin(0, 1), terms=120)).match  # type: ignore[union-attr]
+    whole = decode(encode_match(match, Origin(0, 1))).match  # type: ignore[union-attr]
+    assert opening.item.terms == terms[:120] and whole.item.terms == terms

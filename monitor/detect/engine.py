@@ -19,16 +19,9 @@ from monitor.detect.state import Event, StoryState
 from monitor.detect.stories import StoryAssigner
 from monitor.model import Alert, Article, Match
 from monitor.rules.schema import Rule, RuleSet
+from monitor.topic import OPENING_TERMS, reads_all_terms
 
 StoryKey = tuple[str, str]  # (rule id, story)
-# the terms an event keeps when its rule reads only an article's opening: grouping's first 60
-# content terms and topic support's first 60 words (``stories.LEAD_TERMS``, ``topic.LEAD_WORDS``)
-OPENING_TERMS = 120
-
-
-def _reads_all_terms(rule: Rule) -> bool:
-    """A framing shift and the any repeat check read every term an article has."""
-    return rule.match.all or "shift" in rule.detect or "any" in rule.detect
 
 
 @dataclass
@@ -111,7 +104,7 @@ class Engine:
             if rule is None:
                 continue
             event = Event.of(m.item, m)
-            if len(event.terms) > OPENING_TERMS and not _reads_all_terms(rule):
+            if len(event.terms) > OPENING_TERMS and not reads_all_terms(rule):
                 event = replace(event, terms=event.terms[:OPENING_TERMS])  # what grouping and topic read
             if event.at < self.watermark - self.grace_s:
                 self.counters["late"] += 1

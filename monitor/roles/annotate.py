@@ -36,6 +36,7 @@ from monitor.runner import BatchSizer, LoopSettings
 from monitor.settings import KafkaSettings
 from monitor.sources.base import Decoder, Record
 from monitor.sources.kafka import KafkaSource
+from monitor.topic import OPENING_TERMS, reads_all_terms
 
 log = logging.getLogger("monitor.roles.annotate")
 Out = tuple[int, bytes | None, bytes]  # (matches partition, key, value)
@@ -101,6 +102,8 @@ class AnnotateRunner(LoopTurns):
         self.ruleset = prepared.ruleset
         self.annotator.use_rules(prepared.ruleset, prepared.index)
         self.matcher: Matcher = prepared.matcher
+        # a rule that reads only an article's opening gets only those terms in its records
+        self._terms = {r.id: None if reads_all_terms(r) else OPENING_TERMS for r in self.ruleset.enabled}
         self.metrics.rules_loaded.set(len(self.ruleset.enabled))
         return set()
 
@@ -159,7 +162,7 @@ class AnnotateRunner(LoopTurns):
             out += [(p, None, feed) for p in range(n)]
             for origin, match in self._matches(group):
                 out.append((partition_of(match.rule_id, n), match.rule_id.encode("utf-8"),
-                            encode_match(match, origin)))
+                            encode_match(match, origin, self._terms.get(match.rule_id))))
         self.metrics.dropped.labels(reason="low_relevance").inc(self.matcher.below - below)
         return out
 

@@ -81,9 +81,11 @@ class MatchRecord:
 Decoded = FeedRecord | MatchRecord
 
 
-def encode_match(match: Match, origin: Origin) -> bytes:
+def encode_match(match: Match, origin: Origin, terms: int | None = None) -> bytes:
     """A match record; the article's fingerprint is the one its item carries (computed here
-    when it carries none: a caller with several matches of one article attaches it first)."""
+    when it carries none: a caller with several matches of one article attaches it first).
+    ``terms``: how many of the article's terms the rule reads (``topic.OPENING_TERMS``), all
+    when None."""
     item, a = match.item, match.item.article
     values = (item.fingerprint or copies.fingerprint(a)).values
     body = {
@@ -92,7 +94,7 @@ def encode_match(match: Match, origin: Origin) -> bytes:
         "article": {"id": a.id, "title": a.title, "published_at": a.published_at.isoformat(),
                     "url": a.url, "source": a.source, "story_id": a.story_id},
         "sig": copies.encode(values) if values is not None else None,
-        "actors": dict(item.actors), "keywords": sorted(item.keywords), "terms": list(item.terms),
+        "actors": dict(item.actors), "keywords": sorted(item.keywords), "terms": list(item.terms[:terms]),
         "nlp": item.nlp, "relevance": match.relevance, "why": match.why,
         "cast": [list(c) for c in match.cast], "central": match.central, "lone": match.lone,
         "headlined": match.headlined,
