@@ -117,12 +117,12 @@ def _weight(word: str) -> float:
 
 def supports(a: frozenset[str], b: frozenset[str]) -> bool:
     """Two articles' lead words share enough uncommon ones to be on one subject."""
-    if len(a) > len(b):
-        a, b = b, a
+    shared = a & b
+    if len(shared) < SUPPORT:  # each word weighs 1 at most
+        return False
     total = 0.0
-    for w in a:
-        if w in b:
-            total += _weight(w)
-            if total >= SUPPORT:
-                return True
+    for w in shared:
+        total += _weight(w)
+        if total >= SUPPORT:
+            return True
     return False

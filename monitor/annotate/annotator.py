@@ -93,7 +93,7 @@ class Annotator:
                 out.append(Annotated(article, {}, frozenset()))
                 continue
             entities, lemmas = found.get(i, ([], ()))
-            terms = lemmas or (terms_from_tokens(hits[i].tokens) if self.want_terms else ())
+            terms = lemmas or (terms_from_tokens(hits[i].iter_tokens()) if self.want_terms else ())
             title_len = len(clean_title(article.title))
             actors, offsets = self._actors(hits[i], entities, modelled=i in found, body_from=title_len)
             sentences = Sentences(texts[i], title_len)

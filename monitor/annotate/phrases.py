@@ -7,10 +7,12 @@ matcher at once, so the cost grows with the article, not with the number of rule
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from monitor.annotate.tokens import (
     Token,
+    iter_tokens,
     raw_words,
     sentence_gap,
     token_key,
@@ -51,6 +53,10 @@ class Hits:
     def tokens(self) -> tuple[Token, ...]:
         """The text's tokens, made on demand (only model-free framing terms need them)."""
         return tuple(tokenize(self.text))
+
+    def iter_tokens(self) -> Iterator[Token]:
+        """The same, one at a time, for a reader that stops early."""
+        return iter_tokens(self.text)
 
 
 NO_HITS = Hits(frozenset(), ())

@@ -105,7 +105,7 @@ class StoryState:
         where = bisect.bisect_right(self.times, event.at)
         self.times.insert(where, event.at)
         self.events.insert(where, event)
-        for held in [e for e in self.events if e.id in self.held] if self.held else ():
+        for held in [e for e in self.events[-SUPPORT_SCAN:] if e.id in self.held] if self.held else ():
             if self._supports(held, event):
                 self.held.discard(held.id)
                 self._count(held)
