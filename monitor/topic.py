@@ -75,6 +75,16 @@ def _phrases(rule: Rule) -> tuple[str, ...]:
     return (*spec.keywords, *spec.all_keywords, *(a.replace("-", " ") for a in spec.actors + spec.any_actors))
 
 
+def may_be_lone(rule: Rule) -> bool:
+    """Whether the rule can have lone articles at all: keyword-led, with two terms or more, or
+    one and a description of two rare words. Only such rules need an article's words."""
+    spec = rule.match
+    if spec.all or spec.actors or spec.any_actors:
+        return False
+    _, rare, terms = _topic(rule.description, _phrases(rule))
+    return terms >= 2 or rare >= 2
+
+
 def lone(item: Annotated, rule: Rule) -> bool:
     """The article names one of the rule's terms and no uncommon word of its description."""
     spec = rule.match
