@@ -15,7 +15,7 @@ from monitor.annotate.spans import after_name_word, inside_other_name, surname_o
 from monitor.annotate.terms import terms_from_lemmas, terms_from_tokens
 from monitor.model import Annotated, Article
 from monitor.rules.schema import RuleSet
-from monitor.topic import may_be_lone
+from monitor.topic import may_be_lone, reads_all_terms
 
 ENTITY_LABELS = ("PERSON", "ORG", "GPE")
 Entity = tuple[str, int, int, str]  # label, start, end, text
@@ -71,7 +71,7 @@ class Annotator:
         self.everything = any(r.match.all for r in ruleset.enabled)
         self.want_lemmas = ruleset.needs("shift") or self.everything
         # words (or lemmas): is a keyword-led match lone (monitor.topic), is an any article a repeat
-        self.want_terms = self.want_lemmas or ruleset.needs("any") or any(map(may_be_lone, ruleset.enabled))
+        self.want_terms = any(reads_all_terms(r) or may_be_lone(r) for r in ruleset.enabled)
         if self.nlp is not None:
             self.components = select_components(self.nlp, WITH_LEMMAS if self.want_lemmas else NER_ONLY)
 
