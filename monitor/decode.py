@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.model import Article
+from monitor.repair import repair
 
 log = logging.getLogger("monitor.decode")
 MAX_BYTES = 1_048_576
@@ -83,11 +84,12 @@ def from_mapping(data: dict[str, Any], *, fallback_time: datetime | None = None)
     for key in ("id", "title", *_OPTIONAL_STR):
         if isinstance(data.get(key), str) and not _encodable(data[key]):
             return DecodeError("bad_text", f"'{key}' holds an unpaired surrogate (\\ud800-\\udfff escape)")
+    body = data.get("body")
     return Article(
         id=data["id"],
-        title=data["title"],
+        title=repair(data["title"]),  # letters the feed's decoder replaced with U+FFFD
         published_at=published,
-        body=data.get("body"),
+        body=repair(body) if body else body,
         url=data.get("url"),
         source=data.get("source"),
         language=data.get("language"),

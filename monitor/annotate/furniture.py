@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from monitor.repair import repair
+
 # Outlets, agencies and platforms cited as sources: never actors unless a rule names one.
 MEDIA = frozenset(
     """bbc|bbc news|bbc world service|cnn|msnbc|cnbc|fox|fox news|fox business|nbc|nbc news|cbs|cbs news|
@@ -243,7 +245,7 @@ def main_text(html: str) -> str:
         )
     except (ValueError, TypeError, LookupError):  # markup lxml cannot parse: the headline alone stays
         return ""
-    return clean(text or "")
+    return clean(repair(text or ""))
 
 
 def is_media(name: str) -> bool:
