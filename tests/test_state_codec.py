@@ -64,3 +64,19 @@ def test_state_documents_read_back_equal_whatever_writes_them() -> None:
     for doc in (plain, with_null, odd, {1: "int key"}, [2**70, "big"]):
         assert json.loads(codec.dumps(doc)) == json.loads(json.dumps(doc))
     assert json.loads(codec.dumps(odd))["first"] == float("-inf")
+
+
+def test_events_and_stories_documents_hold_no_infinity_so_orjson_alone_writes_them() -> None:
+    """``codec.dumps_finite`` trusts the documents it writes to have no infinity or NaN: a
+    rule's stories before any article (its unset time as null) and after some, and the
+    events of its story, all pass the standard library's strict check and come back equal."""
+    from monitor.detect.clusters import RuleStories
+
+    engine = Engine(ruleset(rule("r", count=2)))
+    engine.process(matches("r", *(item(f"a{i}", i, terms=("port", "dockers", f"day{i}")) for i in range(3))))
+    docs = [RuleStories().to_json(), *(s.to_json() for s in engine.stories.rules.values())]
+    events = [e.to_json() for state in engine.states.values() for e in state]
+    assert len(docs) >= 2 and len(events) == 3
+    for doc in [*docs, *events]:
+        json.dumps(doc, allow_nan=False)  # raises on an infinity or NaN
+        assert json.loads(codec.dumps_finite(doc)) == json.loads(json.dumps(doc))

@@ -74,7 +74,8 @@ class Store:
         c.executemany(
             "INSERT INTO events (rule, story, article_id, at, data) VALUES (?,?,?,?,?)"
             " ON CONFLICT DO NOTHING",
-            [(r, s, e.id, e.at, codec.dumps(e.to_json())) for r, s, e in [*delta.events, *delta.moved]],
+            [(r, s, e.id, e.at, codec.dumps_finite(e.to_json()))
+             for r, s, e in [*delta.events, *delta.moved]],
         )
         for rule, story in delta.dropped_stories:
             c.execute("DELETE FROM detectors WHERE rule=? AND story=?", (rule, story))
@@ -100,7 +101,7 @@ class Store:
         self.db.executemany("DELETE FROM stories WHERE rule=?", gone)
         self.db.executemany("INSERT INTO stories (rule, data) VALUES (?,?)"
                             " ON CONFLICT (rule) DO UPDATE SET data=excluded.data",
-                            [(r, codec.dumps(d)) for r, d in delta.stories.items() if d is not None])
+                            [(r, codec.dumps_finite(d)) for r, d in delta.stories.items() if d is not None])
         values = dict(meta)
         if delta.watermark is not None and delta.watermark != float("-inf"):
             values["watermark"] = repr(delta.watermark)
