@@ -57,6 +57,7 @@ class Deployment:
     url: str
     fake: FakeSlack
     workers: dict[str, Daemon] = field(default_factory=dict)
+    others: list[Daemon] = field(default_factory=list)  # stopped with the workers: no orphans
 
     @property
     def matches(self) -> str:
@@ -106,7 +107,7 @@ class Deployment:
         alive.wait_until(what, check, timeout_s=timeout_s, every_s=0.5)  # type: ignore[arg-type]
 
     def cleanup(self) -> None:
-        for w in self.workers.values():
+        for w in [*self.workers.values(), *self.others]:
             w.cleanup()
 
 
@@ -142,8 +143,9 @@ def reference(deployment: Deployment, fake: FakeSlack) -> Daemon:
     env = {**FAST_GROUP, **slack_env(fake)}
     workdir = deployment.workdir / "all"
     workdir.mkdir()
-    return Daemon(workdir, deployment.broker.bootstrap, deployment.topic, RULES, env,
-                  args=("--role", "all")).start()
+    made = Daemon(workdir, deployment.broker.bootstrap, deployment.topic, RULES, env, args=("--role", "all"))
+    deployment.others.append(made)  # the deployment's cleanup stops it with the workers
+    return made.start()
 
 
 def delivered(single: Daemon, fake: FakeSlack) -> bool:
