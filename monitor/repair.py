@@ -41,8 +41,7 @@ def repair(text: str) -> str:
 
 @lru_cache(maxsize=16_384)
 def _word(broken: str) -> str:
-    pieces = _RUN.split(broken)
-    runs = _RUN.findall(broken)
+    pieces, runs = _RUN.split(broken), _RUN.findall(broken)
     if not 1 <= len(runs) <= MAX_RUNS or any(len(r) != len(runs[0]) for r in runs) or LOST in "".join(pieces):
         return broken  # three runs or more, or one of three characters: no single letter each
     if not any(p[-1:].isalpha() for p in pieces[:-1]) and not any(p[:1].isalpha() for p in pieces[1:]):
@@ -66,7 +65,7 @@ def _inner(pieces: list[str], letters: tuple[str, ...]) -> bool:
 
 def _cased(pieces: list[str], letters: tuple[str, ...]) -> str:
     """The word with its restored letters in the case around them: capital at the start of a
-    word ("?na" -> "Úna") or in a word in capitals, small otherwise."""
+    word ("?ireann" -> "Éireann") or in a word in capitals, small otherwise."""
     out = pieces[0]
     for letter, after in zip(letters, pieces[1:], strict=True):
         upper = (not out and after[:1].islower()) or (out.isupper() and (not after or after.isupper()))

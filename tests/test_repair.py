@@ -26,6 +26,7 @@ L = "\ufffd"
     (f"the T{L}{L}naiste met Miche{L}{L}l Martin", "the Tánaiste met Micheál Martin"),
     (f"An Garda S{L}{L}och{L}{L}na", "An Garda Síochána"),  # two lost letters in one word
     (f"a caf{L}{L} in D{L}{L}sseldorf", "a café in Düsseldorf"),
+    (f"Bus {L}{L}ireann", "Bus Éireann"),  # a capital where the word starts
     (f"O{L}{L}Reilly said he didn{L}{L}t", "O'Reilly said he didn't"),
 ])
 def test_lost_letters_come_back_where_the_word_is_known(broken: str, mended: str) -> None:
